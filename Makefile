@@ -25,6 +25,7 @@ build: deps $(BUILD_DIR)/build.ninja
 
 check-build: build
 	$(MESON) test -C $(BUILD_DIR) $(MESON_TEST_ARGS)
+	@python3 scripts/test-summary.py plain $(BUILD_DIR)
 
 $(SAN_DIR)/build.ninja:
 	$(MESON) setup $(SAN_DIR) -Db_sanitize=address,undefined \
@@ -35,6 +36,7 @@ check-sanitizers: deps $(SAN_DIR)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(MESON) test -C $(SAN_DIR) $(MESON_TEST_ARGS)
+	@python3 scripts/test-summary.py sanitizers $(SAN_DIR)
 
 check: check-build check-sanitizers
 
