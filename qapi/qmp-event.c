@@ -1,0 +1,20 @@
+/*
+ * The envelope of a QMP event.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <sys/time.h>
+
+#include "qapi/qmp-dispatch.h"
+
+json_t *qmp_event_build_dict(const char *name)
+{
+    struct timeval tv;
+
+    /* Wall-clock time: clients correlate events with their own logs. */
+    gettimeofday(&tv, NULL);
+    return json_pack("{s:s, s:{s:I, s:I}}", "event", name,
+                     "timestamp",
+                     "seconds", (json_int_t)tv.tv_sec,
+                     "microseconds", (json_int_t)tv.tv_usec);
+}
