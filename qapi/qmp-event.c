@@ -13,8 +13,10 @@ json_t *qmp_event_build_dict(const char *name)
 
     /* Wall-clock time: clients correlate events with their own logs. */
     gettimeofday(&tv, NULL);
-    return json_pack("{s:s, s:{s:I, s:I}}", "event", name,
+    /* QEMU's member order, for clients that compare text. */
+    return json_pack("{s:{s:I, s:I}, s:s}",
                      "timestamp",
                      "seconds", (json_int_t)tv.tv_sec,
-                     "microseconds", (json_int_t)tv.tv_usec);
+                     "microseconds", (json_int_t)tv.tv_usec,
+                     "event", name);
 }
