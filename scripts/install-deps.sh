@@ -13,6 +13,7 @@ libglib2.0-dev
 libjansson-dev
 libcmocka-dev
 libfdt-dev
+device-tree-compiler
 systemtap-sdt-dev
 socat
 "
@@ -35,4 +36,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 ||
+    $SUDO apt-get install -y --no-install-recommends $missing
