@@ -3,6 +3,7 @@
 #   make check      install missing packages, build, run every test suite,
 #                   then the same suites again under ASan+UBSan
 #   make check-sanitizers   only the sanitizer run (build-san/)
+#   make bench      build, then run the benchmarks and print their figures
 
 BUILD_DIR ?= build
 SAN_DIR ?= build-san
@@ -10,7 +11,7 @@ MESON ?= meson
 NINJA ?= ninja
 MESON_TEST_ARGS ?= --print-errorlogs
 
-.PHONY: all deps build check check-build check-sanitizers clean distclean
+.PHONY: all deps build check check-build check-sanitizers bench clean distclean
 
 all: build
 
@@ -40,9 +41,15 @@ check-sanitizers: deps $(SAN_DIR)/build.ninja
 
 check: check-build check-sanitizers
 
+bench: build
+	$(MESON) test -C $(BUILD_DIR) --benchmark --verbose --num-processes 1
+
 clean:
 	-$(NINJA) -C $(BUILD_DIR) clean
 	-$(NINJA) -C $(SAN_DIR) clean
 
-distclean:
+distbench: build
+	$(MESON) test -C $(BUILD_DIR) --benchmark --verbose --num-processes 1
+
+clean:
 	rm -rf $(BUILD_DIR) $(SAN_DIR)
