@@ -113,7 +113,8 @@ static void test_query_qmp_schema(void **state)
             assert_non_null(elem->value->u.command.arg_type);
         }
     }
-    assert_int_equal(commands, 8);
+    /* At least the control and trace commands; other schema files add more. */
+    assert_true(commands >= 8);
     qapi_free_SchemaInfoList(infos);
 
     by_name = index_schema(schema);
