@@ -1,8 +1,9 @@
 /*
- * colo-vm: command line and main loop.
+ * colo-vm: start-up, main loop and shutdown.
  *
- * Options are spelt as QEMU spells them (one or two leading dashes).
- * Every command-line error is one line naming the option, and exit 1.
+ * The main thread takes the BQL before anything else and keeps it,
+ * except while the main loop sleeps in poll and while it joins the vCPU
+ * threads at exit.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -11,174 +12,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "config-host.h"
+#include "chardev/char.h"
 #include "monitor/monitor.h"
+#include "system/bql.h"
+#include "system/cmdline.h"
+#include "system/fdt.h"
+#include "system/machine.h"
+#include "system/qtest.h"
+#include "system/runstate.h"
 #include "system/shutdown.h"
 #include "trace/control.h"
 #include "trace/trace.h"
 #include "util/error-report.h"
 #include "util/main-loop.h"
-#include "util/option.h"
-
-typedef enum CmdlineOption {
-    OPT_QMP,
-    OPT_TRACE,
-    OPT_MSG,
-    OPT_NAME,
-    OPT_VERSION,
-    OPT_HELP,
-} CmdlineOption;
-
-typedef struct OptionDef {
-    const char *name;
-    CmdlineOption index;
-    bool has_arg;
-} OptionDef;
-
-static const OptionDef option_defs[] = {
-    { "qmp", OPT_QMP, true },
-    { "trace", OPT_TRACE, true },
-    { "msg", OPT_MSG, true },
-    { "name", OPT_NAME, true },
-    { "version", OPT_VERSION, false },
-    { "h", OPT_HELP, false },
-    { "help", OPT_HELP, false },
-};
-
-typedef struct Cmdline {
-    GPtrArray *qmp;         /* const char *, borrowed from argv */
-    const char *name;
-} Cmdline;
-
-static void print_help(void)
-{
-    printf("usage: colo-vm [options]\n"
-           "\n"
-           "-qmp unix:PATH,server=on[,wait=on|off]\n"
-           "-qmp tcp:HOST:PORT,server=on[,wait=on|off]\n"
-           "                listen for QMP clients (may be repeated)\n"
-           "-trace [enable=]PATTERN|events=FILE|file=PATH\n"
-           "                enable trace events (may be repeated)\n"
-           "-msg timestamp=on|off\n"
-           "                prefix messages with a timestamp\n"
-           "-name NAME      name of this instance\n"
-           "-version        print the version and exit\n"
-           "-h, -help       print this help and exit\n"
-           "\n"
-           "See docs/qmp.md for the QMP protocol.\n");
-}
-
-static const OptionDef *lookup_option(const char *arg)
-{
-    const char *name = arg + 1;
-
-    if (*name == '-') {
-        name++;
-    }
-    for (size_t i = 0; i < G_N_ELEMENTS(option_defs); i++) {
-        if (strcmp(option_defs[i].name, name) == 0) {
-            return &option_defs[i];
-        }
-    }
-    return NULL;
-}
-
-static void handle_msg(const char *optarg)
-{
-    static const char *const keys[] = { "timestamp", NULL };
-    Error *err = NULL;
-    g_autoptr(OptList) opts = opts_parse(optarg, NULL, &err);
-
-    if (!opts || !opts_check_keys(opts, keys, &err) ||
-        !opts_get_bool(opts, "timestamp", false, &error_with_timestamp,
-                       &err)) {
-        error_report("-msg %s: %s", optarg, error_get_pretty(err));
-        error_free(err);
-        exit(1);
-    }
-}
-
-static void handle_name(Cmdline *cl, const char *optarg)
-{
-    static const char *const keys[] = {
-        "guest", "process", "debug-threads", NULL
-    };
-    Error *err = NULL;
-    g_autoptr(OptList) opts = opts_parse(optarg, "guest", &err);
-    const char *process;
-    bool debug_threads;
-
-    /* debug-threads is accepted, and ignored, for QEMU compatibility. */
-    if (!opts || !opts_check_keys(opts, keys, &err) ||
-        !opts_get_bool(opts, "debug-threads", false, &debug_threads, &err)) {
-        error_report("-name %s: %s", optarg, error_get_pretty(err));
-        error_free(err);
-        exit(1);
-    }
-    cl->name = optarg;
-    process = opts_get(opts, "process");
-    if (process) {
-        prctl(PR_SET_NAME, process);
-    }
-}
-
-static void handle_option(Cmdline *cl, const OptionDef *def,
-                          const char *optarg)
-{
-    Error *err = NULL;
-
-    switch (def->index) {
-    case OPT_QMP:
-        g_ptr_array_add(cl->qmp, (gpointer)optarg);
-        break;
-    case OPT_TRACE:
-        if (!trace_opt_parse(optarg, &err)) {
-            error_report("-trace %s: %s", optarg, error_get_pretty(err));
-            error_free(err);
-            exit(1);
-        }
-        break;
-    case OPT_MSG:
-        handle_msg(optarg);
-        break;
-    case OPT_NAME:
-        handle_name(cl, optarg);
-        break;
-    case OPT_VERSION:
-        printf("colo-vm version " COLO_VM_VERSION "\n");
-        exit(0);
-    case OPT_HELP:
-        print_help();
-        exit(0);
-    }
-}
-
-static void parse_cmdline(Cmdline *cl, int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const OptionDef *def;
-
-        if (arg[0] != '-' || arg[1] == '\0') {
-            error_report("%s: unexpected argument (see -help)", arg);
-            exit(1);
-        }
-        def = lookup_option(arg);
-        if (!def) {
-            error_report("%s: invalid option", arg);
-            exit(1);
-        }
-        if (def->has_arg && i + 1 >= argc) {
-            error_report("%s: requires an argument", arg);
-            exit(1);
-        }
-        handle_option(cl, def, def->has_arg ? argv[++i] : NULL);
-    }
-}
 
 /* argv[0] of @pid, for the "terminating on signal" message. */
 static char *process_name(pid_t pid)
@@ -251,6 +100,61 @@ static int setup_signals(void)
     return fd;
 }
 
+/* Everything a failed start-up must undo before exit(1). */
+static G_GNUC_NORETURN void startup_fail(Error *err)
+{
+    if (err) {
+        error_report_err(err);
+    }
+    machine_cleanup();
+    qtest_server_cleanup();
+    chardev_cleanup_all();
+    monitor_cleanup();
+    trace_cleanup();
+    exit(1);
+}
+
+static void create_chardevs(Cmdline *cl)
+{
+    Error *err = NULL;
+
+    for (guint i = 0; i < cl->chardevs->len; i++) {
+        const char *optarg = g_ptr_array_index(cl->chardevs, i);
+
+        if (!chardev_new_from_opts(optarg, &err)) {
+            error_prepend(&err, "-chardev %s: ", optarg);
+            startup_fail(err);
+        }
+    }
+}
+
+/*
+ * Build the machine; -machine dumpdtb=FILE only writes its device tree
+ * and exits, as QEMU does.
+ */
+static void create_machine(MachineState *ms)
+{
+    Error *err = NULL;
+
+    if (!machine_init(ms, &err)) {
+        startup_fail(err);
+    }
+    if (ms->dumpdtb) {
+        if (!fdt_dump(ms, ms->dumpdtb, &err)) {
+            error_prepend(&err, "-machine dumpdtb=%s: ", ms->dumpdtb);
+            startup_fail(err);
+        }
+        machine_cleanup();
+        chardev_cleanup_all();
+        trace_cleanup();
+        exit(0);
+    }
+    if (ms->qtest && !qtest_server_init(ms->qtest, &err)) {
+        error_prepend(&err, "-qtest %s: ", ms->qtest);
+        startup_fail(err);
+    }
+}
+
 static void start_monitors(Cmdline *cl, int sigfd)
 {
     Error *err = NULL;
@@ -259,19 +163,15 @@ static void start_monitors(Cmdline *cl, int sigfd)
         const char *optarg = g_ptr_array_index(cl->qmp, i);
 
         if (!monitor_qmp_add(optarg, &err)) {
-            error_report("-qmp %s: %s", optarg, error_get_pretty(err));
-            error_free(err);
-            monitor_cleanup();
-            exit(1);
+            error_prepend(&err, "-qmp %s: ", optarg);
+            startup_fail(err);
         }
     }
     if (!monitor_qmp_wait_for_clients(sigfd, &err)) {
         struct signalfd_siginfo si;
 
         if (err) {
-            error_report_err(err);
-            monitor_cleanup();
-            exit(1);
+            startup_fail(err);
         }
         if (read_signal(sigfd, &si)) {
             report_signal(&si);
@@ -280,33 +180,83 @@ static void start_monitors(Cmdline *cl, int sigfd)
     }
 }
 
+/* Wait for the socket chardevs that asked for it (wait=on). */
+static void wait_for_chardev_clients(int sigfd)
+{
+    Error *err = NULL;
+    struct signalfd_siginfo si;
+
+    if (chardev_wait_for_clients(sigfd, &err)) {
+        return;
+    }
+    if (err) {
+        startup_fail(err);
+    }
+    if (read_signal(sigfd, &si)) {
+        report_signal(&si);
+    }
+    system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
+}
+
+/* Run until a shutdown request; then stop and join the vCPUs. */
+static void run(MachineState *ms, int sigfd)
+{
+    Error *err = NULL;
+
+    if (system_shutdown_requested(NULL)) {
+        return;
+    }
+    vm_set_autostart(!ms->start_paused);
+    if (vm_get_autostart() && !vm_start(&err)) {
+        startup_fail(err);
+    }
+    main_loop_set_fd_handler(sigfd, signal_ready, NULL,
+                             GINT_TO_POINTER(sigfd));
+    main_loop_run();
+    main_loop_set_fd_handler(sigfd, NULL, NULL, NULL);
+}
+
 int main(int argc, char **argv)
 {
-    Cmdline cl = { .qmp = g_ptr_array_new() };
+    Cmdline cl = {
+        .qmp = g_ptr_array_new(),
+        .chardevs = g_ptr_array_new(),
+    };
+    MachineState *ms;
     Error *err = NULL;
+    int status;
     int sigfd;
 
     error_set_progname("colo-vm");
-    parse_cmdline(&cl, argc, argv);
+    ms = machine_new();
+    cmdline_parse(&cl, ms, argc, argv);
     if (!trace_init_backends(&err)) {
         error_report_err(err);
         exit(1);
     }
     sigfd = setup_signals();
+    bql_lock();
     main_loop_init();
     monitor_init_qmp();
+    create_chardevs(&cl);
+    create_machine(ms);
     start_monitors(&cl, sigfd);
-
     if (!system_shutdown_requested(NULL)) {
-        main_loop_set_fd_handler(sigfd, signal_ready, NULL,
-                                 GINT_TO_POINTER(sigfd));
-        main_loop_run();
-        main_loop_set_fd_handler(sigfd, NULL, NULL, NULL);
+        wait_for_chardev_clients(sigfd);
     }
+    run(ms, sigfd);
 
+    /* vCPUs first: nothing may run the guest while the rest goes away. */
+    machine_cleanup();
+    qtest_server_cleanup();
     monitor_cleanup();
+    chardev_cleanup_all();
+    runstate_cleanup();
     trace_cleanup();
+    status = system_shutdown_exit_status();
+    bql_unlock();
     close(sigfd);
     g_ptr_array_free(cl.qmp, true);
-    return 0;
+    g_ptr_array_free(cl.chardevs, true);
+    return status;
 }

@@ -1,5 +1,11 @@
 /*
- * Shutdown requests.
+ * Shutdown requests and the exit status.
+ *
+ * A request may come from the main loop (QMP quit, a signal) or from a
+ * vCPU thread (the guest wrote to isa-debug-exit), both with the BQL
+ * held.  It only records the cause, sends the event and ends the main
+ * loop: stopping and joining the vCPUs is the main thread's job once the
+ * loop has returned, so the requesting vCPU never waits for itself.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -9,31 +15,78 @@
 #include "util/main-loop.h"
 
 typedef struct ShutdownState {
+    GMutex lock;            /* a static GMutex needs no init */
     bool requested;
     ShutdownCause cause;
+    bool exit_status_set;
+    int exit_status;
 } ShutdownState;
 
 static ShutdownState shutdown_state;
 
+bool shutdown_caused_by_guest(ShutdownCause cause)
+{
+    return cause > SHUTDOWN_CAUSE_HOST_UI &&
+           cause != SHUTDOWN_CAUSE_SUBSYSTEM_RESET &&
+           cause != SHUTDOWN_CAUSE_SNAPSHOT_LOAD;
+}
+
 void system_shutdown_request(ShutdownCause cause)
 {
+    ShutdownState *s = &shutdown_state;
+    bool first;
+
     trace_system_shutdown_request(ShutdownCause_str(cause));
-    if (!shutdown_state.requested) {
-        shutdown_state.requested = true;
-        shutdown_state.cause = cause;
+    g_mutex_lock(&s->lock);
+    first = !s->requested;
+    if (first) {
+        s->requested = true;
+        s->cause = cause;
+    }
+    g_mutex_unlock(&s->lock);
+    if (first) {
         /*
          * Sent now rather than when the loop has stopped, so a client
          * sees it before the reply to "quit", as with QEMU.
          */
-        qapi_event_send_shutdown(false, cause);
+        qapi_event_send_shutdown(shutdown_caused_by_guest(cause), cause);
     }
     main_loop_quit();
 }
 
 bool system_shutdown_requested(ShutdownCause *cause)
 {
-    if (shutdown_state.requested && cause) {
-        *cause = shutdown_state.cause;
+    ShutdownState *s = &shutdown_state;
+    bool requested;
+
+    g_mutex_lock(&s->lock);
+    requested = s->requested;
+    if (requested && cause) {
+        *cause = s->cause;
     }
-    return shutdown_state.requested;
+    g_mutex_unlock(&s->lock);
+    return requested;
+}
+
+void system_shutdown_set_exit_status(int status)
+{
+    ShutdownState *s = &shutdown_state;
+
+    g_mutex_lock(&s->lock);
+    if (!s->exit_status_set) {
+        s->exit_status_set = true;
+        s->exit_status = status;
+    }
+    g_mutex_unlock(&s->lock);
+}
+
+int system_shutdown_exit_status(void)
+{
+    ShutdownState *s = &shutdown_state;
+    int status;
+
+    g_mutex_lock(&s->lock);
+    status = s->exit_status;
+    g_mutex_unlock(&s->lock);
+    return status;
 }

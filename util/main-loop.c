@@ -6,6 +6,7 @@
  */
 #include "util/main-loop.h"
 #include "main-loop-internal.h"
+#include "system/bql.h"
 #include "trace/trace.h"
 
 /*
@@ -38,6 +39,24 @@ GMainContext *main_loop_context(void)
     return main_loop_state.ctx;
 }
 
+/*
+ * Sleep in poll without the BQL, so vCPU threads can handle their exits
+ * meanwhile; callbacks are dispatched with it held again.  A thread that
+ * never took the BQL (util tests, helper threads) polls as GLib would.
+ */
+static gint main_loop_poll(GPollFD *fds, guint nfds, gint timeout)
+{
+    gint ret;
+
+    if (!bql_locked()) {
+        return g_poll(fds, nfds, timeout);
+    }
+    bql_unlock();
+    ret = g_poll(fds, nfds, timeout);
+    bql_lock();
+    return ret;
+}
+
 void main_loop_init(void)
 {
     static gsize initialized;
@@ -46,6 +65,7 @@ void main_loop_init(void)
         MainLoopState *s = &main_loop_state;
 
         s->ctx = g_main_context_default();
+        g_main_context_set_poll_func(s->ctx, main_loop_poll);
         g_mutex_init(&s->io_lock);
         s->io_sources = g_hash_table_new(g_direct_hash, g_direct_equal);
         timer_source_attach(s->ctx);

@@ -1,5 +1,6 @@
 /*
- * Asking colo-vm to shut down, from QMP or a signal handler's bottom half.
+ * Asking colo-vm to shut down: from QMP, a signal's bottom half or the
+ * guest (a vCPU thread holding the BQL).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -11,12 +12,23 @@
 #include "qapi/qapi-types.h"
 
 /*
- * Record @cause, send the SHUTDOWN event and make the main loop return.
- * Only the first request counts: later ones neither change the cause nor
- * repeat the event.  Main loop thread.
+ * Record @cause, send the SHUTDOWN event and make the main loop return;
+ * the main thread then stops and joins the vCPUs before the process
+ * exits.  Only the first request counts: later ones neither change the
+ * cause nor repeat the event.  Any thread holding the BQL (the event is
+ * sent from the caller's thread).
  */
 void system_shutdown_request(ShutdownCause cause);
-/* True once a shutdown was requested; *cause tells why. */
+/* True once a shutdown was requested; *cause tells why.  Any thread. */
 bool system_shutdown_requested(ShutdownCause *cause);
+/* Was @cause the guest's doing (SHUTDOWN's "guest" member)? */
+bool shutdown_caused_by_guest(ShutdownCause cause);
+
+/*
+ * The status the process exits with (isa-debug-exit); 0 unless set.
+ * The first value set wins.  Any thread.
+ */
+void system_shutdown_set_exit_status(int status);
+int system_shutdown_exit_status(void);
 
 #endif /* SYSTEM_SHUTDOWN_H */

@@ -1,0 +1,89 @@
+/*
+ * The accelerator-independent part of vCPUs: the table of vCPUs and
+ * their pause, resume and exit protocol.
+ *
+ * cpu->stop, cpu->stopped, cpu->exit_request and cpu->halted are read
+ * and written with the BQL held.  A vCPU thread parks in
+ * cpu_wait_io_event() whenever cpu_can_run() is false; that is where it
+ * acknowledges a pause (stop -> stopped) and where it is woken by
+ * resume, reset and exit.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef SYSTEM_CPUS_H
+#define SYSTEM_CPUS_H
+
+#include <stdbool.h>
+
+#include "qapi/error.h"
+#include "system/x86-cpu-state.h"
+#include "util/thread.h"
+
+#define MAX_CPUS 32
+
+typedef struct CPUState {
+    int index;
+    Thread thread;
+    bool thread_started;    /* the accelerator runs a thread for it */
+    bool stop;              /* pause requested */
+    bool stopped;           /* parked with its state complete in memory */
+    bool exit_request;      /* the thread must return */
+    /*
+     * The guest stopped this vCPU (hlt with interrupts off, or a drive
+     * boot's secondary vCPU): it stays parked until the next reset.
+     */
+    bool halted;
+    bool start_halted;      /* halted again after each reset (drive boot) */
+    Cond halt_cond;         /* a parked vCPU waits here */
+    void *accel;            /* accelerator's per-vCPU data */
+    /* Loaded on every reset; may be NULL.  g_malloc'ed, freed with the
+     * vCPU. */
+    X86VcpuState *boot_state;
+} CPUState;
+
+extern CPUState *cpus[MAX_CPUS];
+extern unsigned int cpu_count;
+
+#define CPU_FOREACH(c) \
+    for (unsigned int cpu_iter_ = 0; \
+         cpu_iter_ < cpu_count && ((c) = cpus[cpu_iter_]); cpu_iter_++)
+
+/*
+ * Allocate vCPU number cpu_count (stopped, no thread) and append it to
+ * cpus[]; the accelerator's vcpu_init is called on it by cpu_init_all.
+ */
+CPUState *cpu_create(void);
+/* ops->vcpu_init for every vCPU. BQL. */
+bool cpu_init_all(Error **errp);
+CPUState *cpu_by_index(int index);
+/* True in the thread of @cpu. */
+bool cpu_is_self(const CPUState *cpu);
+
+/* BQL; returns when every vCPU is stopped (at once without threads). */
+void pause_all_vcpus(void);
+/* BQL: clears stop/stopped and wakes every vCPU. */
+void resume_all_vcpus(void);
+bool all_vcpus_paused(void);
+/* !stop && !stopped && !halted && !exit_request && the VM is running */
+bool cpu_can_run(CPUState *cpu);
+/*
+ * vCPU thread, BQL held: park while the vCPU should not run,
+ * acknowledging pause requests; returns when it may run again or must
+ * exit.
+ */
+void cpu_wait_io_event(CPUState *cpu);
+/* Wake a parked vCPU and make a running one leave the guest.  BQL. */
+void cpu_kick(CPUState *cpu);
+/*
+ * Back to the boot state: halted = start_halted, and load cpu->boot_state (when
+ * set) through ops->vcpu_set_state.  The vCPUs are stopped.  BQL.
+ */
+void cpu_reset_all(void);
+/*
+ * Shutdown: every vCPU thread returns and is joined (the BQL is dropped
+ * while joining), then ops->vcpu_destroy and the CPUState are freed.
+ * Main thread, BQL.
+ */
+void cpu_exit_all(void);
+
+#endif /* SYSTEM_CPUS_H */

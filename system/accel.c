@@ -1,0 +1,95 @@
+/*
+ * Registry of accelerators and the choice of the one in use.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "system/accel.h"
+#include "trace/trace.h"
+#include "util/error-report.h"
+
+#define ACCEL_MAX 8
+
+typedef struct AccelRegistry {
+    const AccelOps *ops[ACCEL_MAX];
+    unsigned count;
+    const AccelOps *current;
+} AccelRegistry;
+
+static AccelRegistry accel_registry;
+
+void accel_register(const AccelOps *ops)
+{
+    AccelRegistry *r = &accel_registry;
+
+    /* Registration happens from constructors: fail loudly, nothing to
+     * propagate to. */
+    if (accel_find(ops->name) || r->count == ACCEL_MAX) {
+        fprintf(stderr, "accelerator '%s' registered twice or too many "
+                "accelerators\n", ops->name);
+        abort();
+    }
+    r->ops[r->count++] = ops;
+}
+
+const AccelOps *accel_find(const char *name)
+{
+    for (unsigned i = 0; i < accel_registry.count; i++) {
+        if (strcmp(accel_registry.ops[i]->name, name) == 0) {
+            return accel_registry.ops[i];
+        }
+    }
+    return NULL;
+}
+
+const AccelOps *current_accel(void)
+{
+    return accel_registry.current;
+}
+
+char *accel_list_names(void)
+{
+    GString *s = g_string_new(NULL);
+
+    for (unsigned i = 0; i < accel_registry.count; i++) {
+        g_string_append_printf(s, "%s%s", i ? ", " : "",
+                               accel_registry.ops[i]->name);
+    }
+    return g_string_free(s, false);
+}
+
+bool accel_select(const char *name, Error **errp)
+{
+    ERRP_GUARD();
+    const AccelOps *ops = accel_find(name ? name : "kvm");
+    Error *err = NULL;
+
+    if (!ops) {
+        g_autofree char *names = accel_list_names();
+
+        error_setg(errp, "invalid accelerator %s", name ? name : "kvm");
+        error_append_hint(errp, "Available accelerators: %s\n", names);
+        return false;
+    }
+    if (ops->available && !ops->available(&err)) {
+        if (name) {
+            error_propagate(errp, err);
+        } else {
+            error_setg(errp, "%s; use -accel qtest to run without KVM",
+                       error_get_pretty(err));
+            error_free(err);
+        }
+        return false;
+    }
+    accel_registry.current = ops;
+    trace_accel_select(ops->name);
+    return true;
+}
+
+void accel_reset_current(void)
+{
+    accel_registry.current = NULL;
+}
