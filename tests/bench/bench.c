@@ -1,0 +1,70 @@
+/*
+ * Shared pieces of the benchmarks.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+#include "kvm-test.h"
+
+void bench_require_kvm(void)
+{
+    g_autofree char *why = NULL;
+
+    if (!kvm_test_usable(&why)) {
+        printf("skipped: %s\n", why);
+        exit(BENCH_SKIP);
+    }
+}
+
+void bench_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("benchmark failed: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+QmpTestProc *bench_start(const char *fmt, ...)
+{
+    const char *dir = g_getenv("COLO_GUEST_DIR");
+    g_autofree char *args = NULL;
+    g_autofree char *expanded = NULL;
+    g_auto(GStrv) parts = NULL;
+    QmpTestProc *vm;
+    va_list ap;
+
+    if (!dir) {
+        bench_fail("COLO_GUEST_DIR is not set");
+    }
+    va_start(ap, fmt);
+    args = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    parts = g_strsplit(args, "@GUEST@", -1);
+    expanded = g_strjoinv(dir, parts);
+    vm = qmptest_start(expanded, QMPTEST_DEFAULT);
+    if (!vm) {
+        bench_fail("cannot start colo-vm %s", expanded);
+    }
+    return vm;
+}
+
+double bench_seconds(void)
+{
+    const char *s = g_getenv("COLO_BENCH_SECONDS");
+    double v = s ? g_ascii_strtod(s, NULL) : 0;
+
+    return v > 0 ? v : 10;
+}
+
+double bench_now(void)
+{
+    return g_get_monotonic_time() / 1e6;
+}

@@ -1,0 +1,35 @@
+/*
+ * Shared pieces of the benchmarks: setup, skipping and reporting.
+ *
+ * A benchmark prints one line per figure, "NAME: VALUE UNIT (details)",
+ * and exits 77 (meson's "skipped") when the host cannot run it.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef TESTS_BENCH_BENCH_H
+#define TESTS_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "qmp-test.h"
+
+#define BENCH_SKIP 77
+#define BENCH_MIB ((uint64_t)1024 * 1024)
+
+/* Exit with BENCH_SKIP, saying why, when KVM cannot be used. */
+void bench_require_kvm(void);
+/* Report a failed step and exit with status 1. */
+void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) bench_fail(const char *fmt, ...);
+/*
+ * Start colo-vm with the printf-formatted arguments, "@GUEST@" standing
+ * for the guest directory (COLO_GUEST_DIR); exits on failure.
+ */
+QmpTestProc *bench_start(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Seconds of each measured interval: COLO_BENCH_SECONDS, default 10. */
+double bench_seconds(void);
+/* Monotonic time in seconds. */
+double bench_now(void);
+
+#endif /* TESTS_BENCH_BENCH_H */
