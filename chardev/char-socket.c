@@ -30,9 +30,7 @@ typedef struct SocketChardev {
     uint64_t reconnect_s;   /* client: retry period, 0 = never */
     int listen_fd;
     int fd;                 /* the connected peer, or -1 */
-    bool own_file;          /* we bound this unix socket file ... */
-    dev_t file_dev;         /* ... which is this inode */
-    ino_t file_ino;
+    SocketFile file;        /* the unix socket file we bound */
     Timer *reconnect_timer;
 } SocketChardev;
 
@@ -144,39 +142,12 @@ static void socket_output_error(Chardev *c)
     }
 }
 
-/* QEMU removes a stale socket file before binding; so do we. */
-static bool remove_stale_socket(const char *path, Error **errp)
-{
-    struct stat st;
-
-    if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-        return true;    /* absent, or not a socket: bind will say */
-    }
-    if (unlink(path) < 0) {
-        error_setg_errno(errp, errno, "Failed to unlink socket %s", path);
-        return false;
-    }
-    return true;
-}
-
 static bool socket_listen_now(SocketChardev *s, Error **errp)
 {
-    struct stat st;
-
-    if (s->addr.type == SOCK_ADDR_TYPE_UNIX &&
-        !remove_stale_socket(s->addr.path, errp)) {
-        return false;
-    }
     /* Backlog 1: one client served, the next one queued. */
-    s->listen_fd = socket_listen(&s->addr, 1, errp);
+    s->listen_fd = socket_listen_owned(&s->addr, 1, &s->file, errp);
     if (s->listen_fd < 0) {
         return false;
-    }
-    if (s->addr.type == SOCK_ADDR_TYPE_UNIX &&
-        stat(s->addr.path, &st) == 0) {
-        s->own_file = true;
-        s->file_dev = st.st_dev;
-        s->file_ino = st.st_ino;
     }
     if (!socket_set_nonblock(s->listen_fd, true, errp) ||
         !sock_addr_update_from_fd(&s->addr, s->listen_fd, errp)) {
@@ -292,7 +263,6 @@ fail:
 static void socket_close(Chardev *c)
 {
     SocketChardev *s = (SocketChardev *)c;
-    struct stat st;
 
     chardev_attach_fds(c, -1, -1, true);
     if (s->fd >= 0) {
@@ -304,12 +274,7 @@ static void socket_close(Chardev *c)
         close(s->listen_fd);
         s->listen_fd = -1;
     }
-    /* Someone may have replaced the file since; leave theirs alone. */
-    if (s->own_file && stat(s->addr.path, &st) == 0 &&
-        st.st_dev == s->file_dev && st.st_ino == s->file_ino) {
-        unlink(s->addr.path);
-    }
-    s->own_file = false;
+    socket_file_remove(&s->addr, &s->file);
     timer_free(s->reconnect_timer);
     s->reconnect_timer = NULL;
     sock_addr_clear(&s->addr);

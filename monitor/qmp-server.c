@@ -29,9 +29,7 @@ typedef struct QmpListener {
     int fd;
     bool wait;              /* wait=on: a client must come before start */
     unsigned accepted;
-    bool own_file;          /* we bound a unix socket file ... */
-    dev_t file_dev;         /* ... which is this inode */
-    ino_t file_ino;
+    SocketFile file;        /* the unix socket file we bound */
 } QmpListener;
 
 typedef struct QmpListenerSet {
@@ -42,17 +40,11 @@ static QmpListenerSet qmp_listeners;
 
 static void listener_free(QmpListener *l)
 {
-    struct stat st;
-
     if (l->fd >= 0) {
         main_loop_set_fd_handler(l->fd, NULL, NULL, NULL);
         close(l->fd);
     }
-    /* Someone may have replaced the file since; leave theirs alone. */
-    if (l->own_file && stat(l->addr.path, &st) == 0 &&
-        st.st_dev == l->file_dev && st.st_ino == l->file_ino) {
-        unlink(l->addr.path);
-    }
+    socket_file_remove(&l->addr, &l->file);
     trace_qmp_listener_close(l->desc);
     sock_addr_clear(&l->addr);
     g_free(l->desc);
@@ -101,38 +93,11 @@ static void listener_accept(void *opaque)
     listener_accept_one(opaque);
 }
 
-/* QEMU removes a stale socket file before binding; so do we. */
-static bool remove_stale_socket(const char *path, Error **errp)
-{
-    struct stat st;
-
-    if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-        return true;    /* absent, or not ours to touch: bind will say */
-    }
-    if (unlink(path) < 0) {
-        error_setg_errno(errp, errno, "Failed to unlink socket %s", path);
-        return false;
-    }
-    return true;
-}
-
 static bool listener_open(QmpListener *l, Error **errp)
 {
-    struct stat st;
-
-    if (l->addr.type == SOCK_ADDR_TYPE_UNIX &&
-        !remove_stale_socket(l->addr.path, errp)) {
-        return false;
-    }
-    l->fd = socket_listen(&l->addr, 16, errp);
+    l->fd = socket_listen_owned(&l->addr, 16, &l->file, errp);
     if (l->fd < 0) {
         return false;
-    }
-    if (l->addr.type == SOCK_ADDR_TYPE_UNIX &&
-        stat(l->addr.path, &st) == 0) {
-        l->own_file = true;
-        l->file_dev = st.st_dev;
-        l->file_ino = st.st_ino;
     }
     if (!socket_set_nonblock(l->fd, true, errp)) {
         return false;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "util/sockets.h"
@@ -423,4 +424,50 @@ bool sock_addr_update_from_fd(SockAddr *addr, int fd, Error **errp)
     g_free(addr->port);
     addr->port = g_strdup_printf("%d", port);
     return true;
+}
+
+static bool socket_file_remove_stale(const char *path, Error **errp)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        return true;    /* absent, or not a socket: bind() will say */
+    }
+    if (unlink(path) < 0) {
+        error_setg_errno(errp, errno, "Failed to unlink socket %s", path);
+        return false;
+    }
+    return true;
+}
+
+int socket_listen_owned(const SockAddr *addr, int backlog, SocketFile *file,
+                        Error **errp)
+{
+    struct stat st;
+    int fd;
+
+    *file = (SocketFile) {};
+    if (addr->type == SOCK_ADDR_TYPE_UNIX &&
+        !socket_file_remove_stale(addr->path, errp)) {
+        return -1;
+    }
+    fd = socket_listen(addr, backlog, errp);
+    if (fd >= 0 && addr->type == SOCK_ADDR_TYPE_UNIX &&
+        stat(addr->path, &st) == 0) {
+        file->owned = true;
+        file->dev = st.st_dev;
+        file->ino = st.st_ino;
+    }
+    return fd;
+}
+
+void socket_file_remove(const SockAddr *addr, SocketFile *file)
+{
+    struct stat st;
+
+    if (file->owned && stat(addr->path, &st) == 0 &&
+        st.st_dev == file->dev && st.st_ino == file->ino) {
+        unlink(addr->path);
+    }
+    file->owned = false;
 }

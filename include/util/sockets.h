@@ -8,6 +8,7 @@
 #define UTIL_SOCKETS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include "qapi/error.h"
 
 typedef enum SockAddrType {
@@ -55,5 +56,24 @@ bool socket_set_nonblock(int fd, bool on, Error **errp);
 bool sock_addr_update_from_fd(SockAddr *addr, int fd, Error **errp);
 /* The tcp port fd is bound to, or -1 with errp set. */
 int socket_get_bound_port(int fd, Error **errp);
+
+/*
+ * The unix socket file a listener bound, remembered by identity so that
+ * closing removes that file and never one somebody has put there since.
+ */
+typedef struct SocketFile {
+    bool owned;
+    dev_t dev;
+    ino_t ino;
+} SocketFile;
+
+/*
+ * socket_listen() for a server that owns its address: a stale unix socket
+ * file is removed first (as QEMU does), and @file records the new one.
+ */
+int socket_listen_owned(const SockAddr *addr, int backlog, SocketFile *file,
+                        Error **errp);
+/* Remove the file recorded in @file if it is still ours; forget it. */
+void socket_file_remove(const SockAddr *addr, SocketFile *file);
 
 #endif /* UTIL_SOCKETS_H */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -288,6 +289,56 @@ static void test_unix_listen_connect(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * A stale socket file is replaced; on close only the file we bound is
+ * removed, not one somebody else put at the same path meanwhile.
+ */
+static void test_unix_owned_file(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-sockets-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "s.sock", NULL);
+    g_autofree char *tmp = g_build_filename(dir, "theirs.tmp", NULL);
+    g_autofree char *str = g_strdup_printf("unix:%s", path);
+    SockAddr addr;
+    SocketFile file, stale_file;
+    struct stat st;
+    int stale, fd;
+
+    assert_non_null(dir);
+    assert_true(sock_addr_parse(str, &addr, &error_abort));
+
+    /* A socket file left behind by a dead process. */
+    stale = socket_listen_owned(&addr, 1, &stale_file, &error_abort);
+    assert_true(stale >= 0 && stale_file.owned);
+    close(stale);
+
+    fd = socket_listen_owned(&addr, 1, &file, &error_abort);
+    assert_true(fd >= 0 && file.owned);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_ino == file.ino);
+
+    socket_file_remove(&addr, &file);
+    assert_int_equal(stat(path, &st), -1);
+    assert_false(file.owned);
+    close(fd);
+
+    /*
+     * A file that replaced ours after bind() is left alone.  It is
+     * renamed over ours so that it cannot reuse our inode number.
+     */
+    fd = socket_listen_owned(&addr, 1, &file, &error_abort);
+    assert_true(fd >= 0);
+    assert_true(g_file_set_contents(tmp, "theirs", -1, NULL));
+    assert_int_equal(rename(tmp, path), 0);
+    socket_file_remove(&addr, &file);
+    assert_int_equal(stat(path, &st), 0);
+    close(fd);
+
+    unlink(path);
+    rmdir(dir);
+    sock_addr_clear(&addr);
+}
+
 static void test_set_nonblock(void **state)
 {
     int fds[2];
@@ -318,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_tcp_any_host),
         cmocka_unit_test(test_tcp_errors),
         cmocka_unit_test(test_unix_listen_connect),
+        cmocka_unit_test(test_unix_owned_file),
         cmocka_unit_test(test_set_nonblock),
     };
 
