@@ -136,10 +136,12 @@ bool machine_init(MachineState *ms, Error **errp)
     const AccelOps *ops;
 
     ms->has_guest = ms->kernel || ms->drive;
-    /* Without a guest nothing would run: do not insist on /dev/kvm. */
-    if (!machine_check(ms, errp) ||
-        !accel_select(ms->accel ? ms->accel
-                                : ms->has_guest ? NULL : "qtest", errp)) {
+    /*
+     * The default is kvm even without a guest: a migration destination
+     * has none until the stream brings it, and must not silently become
+     * a machine that cannot run it.
+     */
+    if (!machine_check(ms, errp) || !accel_select(ms->accel, errp)) {
         return false;
     }
     ops = current_accel();

@@ -297,8 +297,17 @@ static GPtrArray *build_argv(QmpTestProc *proc, const char *binary,
                              const char *const *extra, unsigned flags)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    const char *common = g_getenv("COLO_VM_ARGS");
+    g_auto(GStrv) common_argv = NULL;
 
     g_ptr_array_add(argv, g_strdup(binary));
+    /* Checked by qmptest_startv(), so it parses here. */
+    if (common && *common &&
+        g_shell_parse_argv(common, NULL, &common_argv, NULL)) {
+        for (size_t i = 0; common_argv[i]; i++) {
+            g_ptr_array_add(argv, g_strdup(common_argv[i]));
+        }
+    }
     for (size_t i = 0; extra && extra[i]; i++) {
         g_ptr_array_add(argv, expand_tmpdir(extra[i], proc->tmpdir));
     }
@@ -363,8 +372,18 @@ QmpTestProc *qmptest_startv(const char *const *extra_argv, unsigned flags)
     const char *binary = g_getenv("COLO_VM_BINARY");
     QmpTestProc *proc;
 
+    const char *common = g_getenv("COLO_VM_ARGS");
+    g_auto(GStrv) common_argv = NULL;
+    g_autoptr(GError) gerr = NULL;
+
     if (!binary || !*binary) {
         g_printerr("qmptest: COLO_VM_BINARY is not set\n");
+        return NULL;
+    }
+    if (common && *common &&
+        !g_shell_parse_argv(common, NULL, &common_argv, &gerr)) {
+        g_printerr("qmptest: bad COLO_VM_ARGS '%s': %s\n", common,
+                   gerr->message);
         return NULL;
     }
     proc = proc_new();

@@ -2,7 +2,8 @@
  * A QMP client for tests that spawn colo-vm.
  *
  * A test starts the binary named by the COLO_VM_BINARY environment
- * variable with qmptest_start(), talks to it over one or more QMP
+ * variable (with the arguments in COLO_VM_ARGS, if set, before its own:
+ * suites that need no guest set "-accel qtest" there) with qmptest_start(), talks to it over one or more QMP
  * connections and ends it with qmptest_quit(), qmptest_wait_exit() or
  * qmptest_kill().  Every wait polls with a deadline; nothing sleeps.
  *
