@@ -48,8 +48,5 @@ clean:
 	-$(NINJA) -C $(BUILD_DIR) clean
 	-$(NINJA) -C $(SAN_DIR) clean
 
-distbench: build
-	$(MESON) test -C $(BUILD_DIR) --benchmark --verbose --num-processes 1
-
-clean:
+distclean:
 	rm -rf $(BUILD_DIR) $(SAN_DIR)
