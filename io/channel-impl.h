@@ -1,0 +1,64 @@
+/*
+ * What every channel type provides to the generic channel code.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef IO_CHANNEL_IMPL_H
+#define IO_CHANNEL_IMPL_H
+
+#include "io/channel.h"
+#include "util/thread.h"
+
+typedef struct QIOChannelOps {
+    const char *type;
+    bool duplex;
+    /*
+     * One attempt, never waiting: bytes moved, 0 at end of file, or a
+     * negative errno (-EAGAIN when the descriptor is not ready).  The
+     * generic code sets errp from the errno.
+     */
+    ssize_t (*readv)(QIOChannel *ioc, const struct iovec *iov, size_t niov);
+    ssize_t (*writev)(QIOChannel *ioc, const struct iovec *iov, size_t niov);
+    /* Extra work for a shutdown (shutdown(2) for sockets); may be NULL. */
+    void (*shutdown)(QIOChannel *ioc, QIOChannelShutdown how);
+    /* Release the descriptors; 0 or -1 with errp set. */
+    int (*close)(QIOChannel *ioc, Error **errp);
+    /* Free the type's state after close; may be NULL. */
+    void (*finalize)(QIOChannel *ioc);
+} QIOChannelOps;
+
+struct QIOChannel {
+    const QIOChannelOps *ops;
+    int refcount;               /* atomic */
+    int shutdown_mask;          /* atomic, QIOChannelShutdown bits */
+    int blocking;               /* atomic bool */
+    int closed;                 /* atomic bool */
+    char *name;
+    /* Descriptors polled for reads and writes (-1 when none). */
+    int rfd;
+    int wfd;
+    /* eventfds shutdown() signals, one per direction; -1 until needed. */
+    int wake_rfd;
+    int wake_wfd;
+    /*
+     * Calls inside a type's I/O or waiting in poll(); close() waits for
+     * them to leave before the descriptors go, so a descriptor number is
+     * never used after it may have been reused.
+     */
+    Mutex io_lock;
+    Cond io_idle;
+    int io_active;
+    void *opaque;               /* the type's state */
+};
+
+/* Initialise the generic part (one reference, blocking, wake fds). */
+void qio_channel_init(QIOChannel *ioc, const QIOChannelOps *ops,
+                      int rfd, int wfd, void *opaque);
+/* Set O_NONBLOCK, as every descriptor a channel waits on must be. */
+void qio_channel_fd_set_nonblock(int fd);
+
+/* readv/writev on a pipe or file descriptor without raising SIGPIPE. */
+ssize_t qio_channel_fd_readv(int fd, const struct iovec *iov, size_t niov);
+ssize_t qio_channel_fd_writev(int fd, const struct iovec *iov, size_t niov);
+
+#endif /* IO_CHANNEL_IMPL_H */
