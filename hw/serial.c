@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "hw/serial.h"
+#include "migration/vmstate.h"
 #include "system/ioport.h"
 #include "system/runstate.h"
 #include "trace/trace.h"
@@ -81,7 +82,7 @@
 #define UART_MSR_RI     0x40
 #define UART_MSR_DCD    0x80
 
-/* Plain fields only: a vmstate description will list them. */
+/* Plain fields only: vmstate_serial lists them. */
 struct SerialState {
     uint16_t base;
     Chardev *chr;
@@ -435,3 +436,89 @@ void serial_free(SerialState *s)
     ioport_unregister(s->base);
     g_free(s);
 }
+
+/* Migration */
+
+static bool serial_rx_fifo_needed(void *opaque)
+{
+    SerialState *s = opaque;
+
+    return s->rx_count > 0;
+}
+
+/* Received bytes the guest has not read yet. */
+static const VMStateDescription vmstate_serial_rx_fifo = {
+    .name = "serial/rx_fifo",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = serial_rx_fifo_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BUFFER(rx_fifo, SerialState),
+        VMSTATE_UINT8(rx_head, SerialState),
+        VMSTATE_UINT8(rx_count, SerialState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* Without the subsection the FIFO was empty. */
+static int serial_pre_load(void *opaque)
+{
+    serial_rx_clear(opaque);
+    return 0;
+}
+
+/* Values from the stream index the FIFO: reject what we never produce. */
+static bool serial_post_load(void *opaque, int version_id, Error **errp)
+{
+    SerialState *s = opaque;
+
+    if (s->fcr & ~(UART_FCR_FE | UART_FCR_ITL) ||
+        s->ier & ~UART_IER_MASK || s->mcr & ~UART_MCR_MASK) {
+        error_setg(errp, "invalid register values (FCR 0x%02x, IER 0x%02x, "
+                   "MCR 0x%02x)", s->fcr, s->ier, s->mcr);
+        return false;
+    }
+    if (s->rx_head >= UART_FIFO_LEN ||
+        s->rx_count > serial_rx_capacity(s)) {
+        error_setg(errp, "invalid receive FIFO (head %u, count %u, "
+                   "capacity %u)", s->rx_head, s->rx_count,
+                   serial_rx_capacity(s));
+        return false;
+    }
+    if (s->rx_count) {
+        s->lsr |= UART_LSR_DR;
+    } else {
+        s->lsr &= ~UART_LSR_DR;
+    }
+    serial_update_iir(s);
+    if (s->chr) {
+        chardev_accept_input(s->chr);
+    }
+    return true;
+}
+
+const VMStateDescription vmstate_serial = {
+    .name = "serial",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_load = serial_pre_load,
+    .post_load_errp = serial_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(divider, SerialState),
+        VMSTATE_UINT8(rbr, SerialState),
+        VMSTATE_UINT8(ier, SerialState),
+        VMSTATE_UINT8(iir, SerialState),
+        VMSTATE_UINT8(lcr, SerialState),
+        VMSTATE_UINT8(mcr, SerialState),
+        VMSTATE_UINT8(lsr, SerialState),
+        VMSTATE_UINT8(msr, SerialState),
+        VMSTATE_UINT8(scr, SerialState),
+        VMSTATE_UINT8(fcr, SerialState),
+        VMSTATE_BOOL(thr_ipending, SerialState),
+        VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription *const[]) {
+        &vmstate_serial_rx_fifo,
+        NULL
+    },
+};

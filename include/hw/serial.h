@@ -15,6 +15,10 @@
 #define SERIAL_ISA_NR_PORTS 8
 
 typedef struct SerialState SerialState;
+typedef struct VMStateDescription VMStateDescription;
+
+/* The UART's migration state (opaque: the SerialState). */
+extern const VMStateDescription vmstate_serial;
 
 /*
  * Create a UART at @base (8 ports) talking to @chr (may be NULL: output

@@ -1,0 +1,183 @@
+/*
+ * The vCPUs' migration state.
+ *
+ * The KVM structures go to the stream as opaque blobs in host byte
+ * order (the machine is x86 on x86 only); the MSR list goes as
+ * big-endian index/value pairs.  Loading checks what the structures
+ * cannot check for themselves (the MSR count) and leaves the rest to
+ * the accelerator's vcpu_set_state, which refuses a state it cannot
+ * load.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <glib.h>
+
+#include "migration/register.h"
+#include "migration/vmstate.h"
+#include "system/accel.h"
+#include "system/cpu-vmstate.h"
+#include "system/cpus.h"
+
+struct CPUVmstate {
+    CPUState *cpu;
+    bool halted;
+    /* Filled by pre_save, or by the load.  Last: xsave may end in a
+     * flexible array in newer kernel headers. */
+    X86VcpuState state;
+};
+
+/* The registered ones, index = vCPU index. */
+static GPtrArray *cpu_vmstates;
+
+CPUVmstate *cpu_vmstate_new(CPUState *cpu)
+{
+    CPUVmstate *s = g_new0(CPUVmstate, 1);
+
+    s->cpu = cpu;
+    return s;
+}
+
+void cpu_vmstate_free(CPUVmstate *s)
+{
+    g_free(s);
+}
+
+/* Only a parked vCPU has its whole state in the accelerator's hands. */
+static bool cpu_vmstate_check(CPUVmstate *s, const AccelOps **ops,
+                              Error **errp)
+{
+    *ops = current_accel();
+    if (!*ops || !(*ops)->vcpu_get_state || !(*ops)->vcpu_set_state) {
+        error_setg(errp, "the accelerator cannot access vCPU state");
+        return false;
+    }
+    if (!s->cpu->stopped) {
+        error_setg(errp, "vCPU %d is not stopped", s->cpu->index);
+        return false;
+    }
+    return true;
+}
+
+static bool cpu_vmstate_pre_save(void *opaque, Error **errp)
+{
+    CPUVmstate *s = opaque;
+    const AccelOps *ops;
+
+    if (!cpu_vmstate_check(s, &ops, errp) ||
+        !ops->vcpu_get_state(s->cpu, &s->state, errp)) {
+        return false;
+    }
+    s->halted = s->cpu->halted;
+    return true;
+}
+
+static bool cpu_vmstate_post_load(void *opaque, int version_id,
+                                  Error **errp)
+{
+    CPUVmstate *s = opaque;
+    const AccelOps *ops;
+
+    if (s->state.nmsrs > X86_VCPU_MAX_MSRS) {
+        error_setg(errp, "vCPU %d: %u MSRs in the stream, at most %d are "
+                   "supported", s->cpu->index, s->state.nmsrs,
+                   X86_VCPU_MAX_MSRS);
+        return false;
+    }
+    if (!cpu_vmstate_check(s, &ops, errp) ||
+        !ops->vcpu_set_state(s->cpu, &s->state, errp)) {
+        return false;
+    }
+    s->cpu->halted = s->halted;
+    return true;
+}
+
+static const VMStateDescription vmstate_cpu_msr = {
+    .name = "cpu/msr",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(index, X86VcpuMsr),
+        VMSTATE_UINT64(data, X86VcpuMsr),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* One KVM structure of X86VcpuState as a blob named after the member. */
+#define CPU_VMSTATE_BLOB(_member) {                                      \
+    .name = #_member,                                                    \
+    .offset = offsetof(CPUVmstate, state._member),                       \
+    .size = sizeof(((X86VcpuState *)0)->_member),                        \
+    .info = &vmstate_info_buffer,                                        \
+    .flags = VMS_BUFFER,                                                 \
+}
+
+const VMStateDescription vmstate_cpu = {
+    .name = "cpu",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save_errp = cpu_vmstate_pre_save,
+    .post_load_errp = cpu_vmstate_post_load,
+    .fields = (const VMStateField[]) {
+        CPU_VMSTATE_BLOB(regs),
+        CPU_VMSTATE_BLOB(sregs),
+        CPU_VMSTATE_BLOB(xsave),
+        CPU_VMSTATE_BLOB(xcrs),
+        CPU_VMSTATE_BLOB(events),
+        CPU_VMSTATE_BLOB(mp_state),
+        CPU_VMSTATE_BLOB(lapic),
+        CPU_VMSTATE_BLOB(debugregs),
+        {
+            .name = "nmsrs",
+            .offset = offsetof(CPUVmstate, state.nmsrs),
+            .size = sizeof(uint32_t),
+            .info = &vmstate_info_uint32,
+            .flags = VMS_SINGLE,
+        },
+        {
+            .name = "msrs",
+            .offset = offsetof(CPUVmstate, state.msrs),
+            .size = sizeof(X86VcpuMsr),
+            .num = X86_VCPU_MAX_MSRS,
+            .info = &vmstate_info_struct,
+            .flags = VMS_STRUCT | VMS_ARRAY,
+            .vmsd = &vmstate_cpu_msr,
+        },
+        VMSTATE_BOOL(halted, CPUVmstate),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+bool cpu_vmstate_register_all(Error **errp)
+{
+    CPUState *cpu;
+
+    if (!cpu_vmstates) {
+        cpu_vmstates = g_ptr_array_new_with_free_func(
+            (GDestroyNotify)cpu_vmstate_free);
+    }
+    CPU_FOREACH(cpu) {
+        CPUVmstate *s = cpu_vmstate_new(cpu);
+
+        if (vmstate_register(cpu->index, &vmstate_cpu, s) < 0) {
+            error_setg(errp, "vCPU %d: section 'cpu' instance %d is "
+                       "registered already", cpu->index, cpu->index);
+            cpu_vmstate_free(s);
+            return false;
+        }
+        g_ptr_array_add(cpu_vmstates, s);
+    }
+    return true;
+}
+
+void cpu_vmstate_unregister_all(void)
+{
+    if (!cpu_vmstates) {
+        return;
+    }
+    for (guint i = 0; i < cpu_vmstates->len; i++) {
+        vmstate_unregister(&vmstate_cpu, g_ptr_array_index(cpu_vmstates, i));
+    }
+    g_ptr_array_free(cpu_vmstates, true);
+    cpu_vmstates = NULL;
+}
