@@ -15,6 +15,7 @@
 #include "chardev/char.h"
 #include "hw/debug-exit.h"
 #include "hw/serial.h"
+#include "migration/savevm.h"
 #include "system/accel.h"
 #include "system/cpus.h"
 #include "system/fdt.h"
@@ -164,6 +165,10 @@ bool machine_init(MachineState *ms, Error **errp)
     if (!cpu_init_all(errp)) {
         return false;
     }
+    if (!migration_register_machine_devices(ms, machine_devices.serial,
+                                            errp)) {
+        return false;
+    }
     trace_machine_init(ms->type, ops->name, ms->ram_size, ms->smp);
     machine_reset();
     return true;
@@ -189,6 +194,7 @@ void machine_cleanup(void)
     if (machine_devices.boot_setup) {
         x86_boot_cleanup();
     }
+    migration_unregister_machine_devices();
     serial_free(machine_devices.serial);
     ioport_unregister_all();
     system_reset_cleanup();

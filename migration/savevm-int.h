@@ -1,0 +1,53 @@
+/*
+ * The table of registered sections, shared by the saving and the
+ * loading half of the stream framing.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef MIGRATION_SAVEVM_INT_H
+#define MIGRATION_SAVEVM_INT_H
+
+#include <glib.h>
+
+#include "migration/register.h"
+#include "migration/savevm.h"
+#include "migration/vmstate.h"
+
+typedef struct SaveStateEntry {
+    char idstr[SAVEVM_IDSTR_MAX + 1];
+    uint32_t instance_id;
+    int version_id;
+    uint32_t section_id;        /* ours: what the sections we send carry */
+    const SaveVMHandlers *ops;  /* live section, or NULL */
+    const VMStateDescription *vmsd; /* device state, or NULL */
+    void *opaque;
+
+    /* Source: save_setup was called, save_cleanup is owed. */
+    bool save_setup_done;
+
+    /* Destination, for the load in progress. */
+    bool load_setup_done;       /* load_cleanup is owed */
+    bool load_id_known;         /* a START or FULL named this entry */
+    bool load_started;          /* a START was loaded: PART/END allowed */
+    uint32_t load_section_id;   /* the source's id for this entry */
+    uint32_t load_version_id;
+} SaveStateEntry;
+
+/* Every entry, in registration order (SaveStateEntry *). */
+GList *savevm_entries(void);
+
+SaveStateEntry *savevm_find_entry(const char *idstr, uint32_t instance_id);
+
+static inline bool savevm_entry_is_live(const SaveStateEntry *se)
+{
+    return se->ops != NULL;
+}
+
+/* is_active says yes (or there is none). */
+bool savevm_entry_is_active(const SaveStateEntry *se);
+
+/* The configuration section (configuration.c). */
+void savevm_configuration_save(QEMUFile *f);
+int savevm_configuration_load(QEMUFile *f, Error **errp);
+
+#endif /* MIGRATION_SAVEVM_INT_H */
