@@ -15,6 +15,7 @@
 #include "system/runstate.h"
 #include "trace/trace.h"
 #include "util/error-report.h"
+#include "util/main-loop.h"
 
 CPUState *cpus[MAX_CPUS];
 unsigned int cpu_count;
@@ -223,4 +224,122 @@ void cpu_exit_all(void)
         cpus[i] = NULL;
     }
     cpu_count = 0;
+}
+
+/*
+ * Auto-converge throttle.  The percentage is read by the timer and the
+ * vCPU threads without a lock, hence the atomics; everything about the
+ * vCPUs themselves happens under the BQL.
+ */
+static int throttle_percentage;
+static Timer *throttle_timer;
+
+/* A period is one timeslice of guest time plus the sleep that follows. */
+static int64_t cpu_throttle_period_ns(int pct)
+{
+    return (int64_t)CPU_THROTTLE_TIMESLICE_MS * SCALE_MS * 100 / (100 - pct);
+}
+
+static void cpu_throttle_tick(void *opaque)
+{
+    int pct = __atomic_load_n(&throttle_percentage, __ATOMIC_RELAXED);
+    bool locked = bql_locked();
+    bool threads = false;
+    CPUState *cpu;
+
+    if (!pct) {
+        return;
+    }
+    if (!locked) {
+        bql_lock();
+    }
+    CPU_FOREACH(cpu) {
+        if (cpu->thread_started) {
+            cpu->throttle_pending = true;
+            cpu_kick(cpu);
+            threads = true;
+        }
+    }
+    if (!locked) {
+        bql_unlock();
+    }
+    /*
+     * Without vCPU threads no guest code runs, so there is nothing to
+     * slow down: stay idle instead of waking the main loop every period.
+     */
+    if (threads) {
+        timer_mod_ns(throttle_timer, clock_get_ns(CLOCK_TYPE_REALTIME) +
+                     cpu_throttle_period_ns(pct));
+    }
+}
+
+static Timer *cpu_throttle_timer(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        throttle_timer = timer_new_ns(CLOCK_TYPE_REALTIME, cpu_throttle_tick,
+                                      NULL);
+        g_once_init_leave(&done, 1);
+    }
+    return throttle_timer;
+}
+
+void cpu_throttle_set(int percent)
+{
+    int pct = CLAMP(percent, CPU_THROTTLE_PCT_MIN, CPU_THROTTLE_PCT_MAX);
+
+    trace_cpu_throttle_set(percent, pct);
+    __atomic_store_n(&throttle_percentage, pct, __ATOMIC_RELAXED);
+    /* The vCPUs get one full timeslice before the first sleep. */
+    timer_mod_ns(cpu_throttle_timer(), clock_get_ns(CLOCK_TYPE_REALTIME) +
+                 (int64_t)CPU_THROTTLE_TIMESLICE_MS * SCALE_MS);
+}
+
+void cpu_throttle_stop(void)
+{
+    trace_cpu_throttle_stop();
+    __atomic_store_n(&throttle_percentage, 0, __ATOMIC_RELAXED);
+    timer_del(cpu_throttle_timer());
+}
+
+bool cpu_throttle_active(void)
+{
+    return cpu_throttle_get_percentage() != 0;
+}
+
+int cpu_throttle_get_percentage(void)
+{
+    return __atomic_load_n(&throttle_percentage, __ATOMIC_RELAXED);
+}
+
+void cpu_throttle_vcpu_sleep(CPUState *cpu)
+{
+    int pct = cpu_throttle_get_percentage();
+    int64_t sleep_ns, end;
+
+    if (!cpu->throttle_pending) {
+        return;
+    }
+    cpu->throttle_pending = false;
+    if (!pct) {
+        return;
+    }
+    sleep_ns = (int64_t)CPU_THROTTLE_TIMESLICE_MS * SCALE_MS * pct /
+               (100 - pct);
+    end = clock_get_ns(CLOCK_TYPE_REALTIME) + sleep_ns;
+    trace_cpu_throttle_sleep(cpu->index, pct, sleep_ns);
+    /*
+     * Sleep on halt_cond so that a pause, reset or exit (all of which
+     * kick it) ends the sleep at once.  The wait has millisecond
+     * granularity: rounding up oversleeps by less than a millisecond.
+     */
+    while (cpu_can_run(cpu)) {
+        int64_t left = end - clock_get_ns(CLOCK_TYPE_REALTIME);
+
+        if (left <= 0) {
+            break;
+        }
+        bql_cond_timedwait(&cpu->halt_cond, (left + SCALE_MS - 1) / SCALE_MS);
+    }
 }

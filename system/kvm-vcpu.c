@@ -232,6 +232,11 @@ static void *kvm_vcpu_thread(void *opaque)
         if (cpu_can_run(cpu)) {
             kvm_vcpu_run_once(cpu);
         }
+        /*
+         * Auto-converge: the throttle kicks the vCPU out of KVM_RUN
+         * once per period; this is where it sleeps off its share.
+         */
+        cpu_throttle_vcpu_sleep(cpu);
         cpu_wait_io_event(cpu);
     }
     bql_unlock();

@@ -34,6 +34,8 @@ typedef struct CPUState {
      */
     bool halted;
     bool start_halted;      /* halted again after each reset (drive boot) */
+    /* The throttle asks for one sleep before the next guest run. */
+    bool throttle_pending;
     Cond halt_cond;         /* a parked vCPU waits here */
     void *accel;            /* accelerator's per-vCPU data */
     /* Loaded on every reset; may be NULL.  g_malloc'ed, freed with the
@@ -85,5 +87,33 @@ void cpu_reset_all(void);
  * Main thread, BQL.
  */
 void cpu_exit_all(void);
+
+/*
+ * Auto-converge throttle: make the guest dirty memory more slowly so
+ * that a migration can catch up.  At @percent, each vCPU thread sleeps
+ * percent/(100 - percent) times a 10 ms timeslice after every 10 ms it
+ * was allowed to run: a main-loop timer kicks the vCPUs out of the guest
+ * once per period and each then sleeps in cpu_throttle_vcpu_sleep().
+ * vCPUs without a thread (qtest) run no guest code: the percentage is
+ * recorded and reported, and has no effect.
+ */
+#define CPU_THROTTLE_PCT_MIN 1
+#define CPU_THROTTLE_PCT_MAX 99
+#define CPU_THROTTLE_TIMESLICE_MS 10
+
+/* Start or change the throttle; @percent is clamped to [1, 99].  Any
+ * thread. */
+void cpu_throttle_set(int percent);
+/* Let the vCPUs run at full speed again.  Any thread. */
+void cpu_throttle_stop(void);
+bool cpu_throttle_active(void);
+/* Current percentage, 0 when stopped. */
+int cpu_throttle_get_percentage(void);
+/*
+ * vCPU thread, BQL held, between two guest runs: sleep if the throttle
+ * asked for it (the BQL is dropped meanwhile).  Returns early when the
+ * vCPU must stop or exit.
+ */
+void cpu_throttle_vcpu_sleep(CPUState *cpu);
 
 #endif /* SYSTEM_CPUS_H */

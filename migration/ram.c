@@ -1,0 +1,479 @@
+/*
+ * The "ram" live section, source side: block list, dirty pages while
+ * the guest runs, the rest once it is stopped, and the counters that
+ * query-migrate reports.
+ *
+ * Pages are found through each block's dirty bitmap.  A page's bit is
+ * cleared before the page is read, so a write that races with the copy
+ * dirties it again and the page goes out once more in a later pass.
+ * The walk resumes where the previous call stopped, so a rate-limited
+ * migration still makes progress through the whole of RAM.
+ *
+ * Threads: setup and complete run with the BQL held, iterate without
+ * it (the bitmaps are atomic and blocks are never removed while the
+ * machine lives).  Syncing the accelerator's dirty log needs the BQL,
+ * which pending_exact takes when its caller does not hold it.  The
+ * counters have a single writer (the migration thread) and are read
+ * from the monitor, hence the relaxed atomics.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <string.h>
+
+#include "migration/options.h"
+#include "migration/register.h"
+#include "ram-internal.h"
+#include "system/bql.h"
+#include "system/cpus.h"
+#include "system/ram.h"
+#include "system/runstate.h"
+#include "trace/trace.h"
+#include "util/buffer-is-zero.h"
+#include "util/main-loop.h"
+
+/* An iteration gives the migration thread back after this long. */
+#define RAM_ITERATE_MAX_NS      (50 * SCALE_MS)
+/* ... checked every this many pages (the clock is not free). */
+#define RAM_ITERATE_CHECK_PAGES 64
+/* Rates and auto-converge are computed over periods at least this long. */
+#define RAM_RATE_PERIOD_MS      1000
+/* Dirtied bytes above this share of the sent bytes mean "not converging". */
+#define RAM_THROTTLE_THRESHOLD  50
+
+typedef struct RAMSaveState {
+    bool active;                /* between setup and cleanup */
+    RAMBlock *last_sent_block;  /* block of the previous page record */
+    RAMBlock *cursor_block;     /* where the dirty-page walk goes on */
+    uint64_t cursor_page;
+    /*
+     * For counting the pages dirtied between two syncs: dirty pages
+     * right after the last sync, and pages sent (bits cleared) since.
+     */
+    uint64_t dirty_after_sync;
+    uint64_t sent_since_sync;
+    /* The current rate period. */
+    int64_t period_start_ms;
+    uint64_t period_dirty_pages;
+    uint64_t period_start_bytes;
+    uint64_t period_start_pages;
+    /* Periods in a row in which the guest outran the migration. */
+    unsigned dirty_rate_high_cnt;
+} RAMSaveState;
+
+static RAMSaveState ram_save_state;
+static RAMStats ram_stats;
+
+static void stat_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+static void stat_set(uint64_t *counter, uint64_t v)
+{
+    __atomic_store_n(counter, v, __ATOMIC_RELAXED);
+}
+
+static uint64_t stat_get(const uint64_t *counter)
+{
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/* ---- statistics ---- */
+
+void ram_get_stats(RAMStats *out)
+{
+    out->transferred = stat_get(&ram_stats.transferred);
+    out->remaining = ram_bytes_remaining();
+    out->total = ram_total_size();
+    out->duplicate = stat_get(&ram_stats.duplicate);
+    out->normal = stat_get(&ram_stats.normal);
+    out->normal_bytes = out->normal * TARGET_PAGE_SIZE;
+    out->dirty_pages_rate = stat_get(&ram_stats.dirty_pages_rate);
+    out->dirty_sync_count = stat_get(&ram_stats.dirty_sync_count);
+    out->pages_per_second = stat_get(&ram_stats.pages_per_second);
+    out->precopy_bytes = stat_get(&ram_stats.precopy_bytes);
+    out->downtime_bytes = stat_get(&ram_stats.downtime_bytes);
+}
+
+void ram_stats_reset(void)
+{
+    uint64_t *counters = (uint64_t *)&ram_stats;
+
+    for (size_t i = 0; i < sizeof(ram_stats) / sizeof(uint64_t); i++) {
+        stat_set(&counters[i], 0);
+    }
+    ram_save_state.dirty_rate_high_cnt = 0;
+}
+
+uint64_t ram_get_total_transferred_pages(void)
+{
+    return stat_get(&ram_stats.duplicate) + stat_get(&ram_stats.normal);
+}
+
+uint64_t ram_bytes_remaining(void)
+{
+    if (!__atomic_load_n(&ram_save_state.active, __ATOMIC_ACQUIRE)) {
+        return stat_get(&ram_stats.remaining);
+    }
+    return ram_dirty_count() * TARGET_PAGE_SIZE;
+}
+
+/*
+ * What @f carried since @start goes to the section's byte counters: as
+ * in QEMU, bytes sent while the guest runs are "precopy", the others
+ * (final pass, or a migration of a paused guest) "downtime".  The run
+ * state is read without the BQL; a change racing with it only moves
+ * one batch of bytes between the two counters.
+ */
+static void ram_account_bytes(QEMUFile *f, uint64_t start)
+{
+    uint64_t bytes = qemu_file_transferred(f) - start;
+
+    stat_add(&ram_stats.transferred, bytes);
+    stat_add(runstate_is_running() ? &ram_stats.precopy_bytes
+                                   : &ram_stats.downtime_bytes, bytes);
+}
+
+/* ---- auto-converge ---- */
+
+void ram_auto_converge_check(uint64_t bytes_xfer_period,
+                             uint64_t bytes_dirty_period)
+{
+    RAMSaveState *rs = &ram_save_state;
+    uint64_t threshold = bytes_xfer_period * RAM_THROTTLE_THRESHOLD / 100;
+    int pct = cpu_throttle_get_percentage();
+
+    if (bytes_dirty_period <= threshold) {
+        rs->dirty_rate_high_cnt = 0;
+    } else if (++rs->dirty_rate_high_cnt >= 2) {
+        rs->dirty_rate_high_cnt = 0;
+        if (!cpu_throttle_active()) {
+            pct = migrate_cpu_throttle_initial();
+        } else {
+            pct = MIN(pct + migrate_cpu_throttle_increment(),
+                      CPU_THROTTLE_PCT_MAX);
+        }
+        cpu_throttle_set(pct);
+        pct = cpu_throttle_get_percentage();
+    }
+    trace_ram_auto_converge(bytes_xfer_period, bytes_dirty_period,
+                            rs->dirty_rate_high_cnt, pct);
+}
+
+/*
+ * Close the rate period once it is long enough (or at the end of the
+ * migration, @final, for the pages-per-second figure only).
+ */
+static void ram_rate_period_update(RAMSaveState *rs, bool final)
+{
+    int64_t now = clock_get_ms(CLOCK_TYPE_REALTIME);
+    int64_t elapsed = now - rs->period_start_ms;
+    uint64_t bytes, pages;
+
+    if (elapsed < RAM_RATE_PERIOD_MS && !(final && elapsed > 0)) {
+        return;
+    }
+    bytes = stat_get(&ram_stats.transferred) - rs->period_start_bytes;
+    pages = ram_get_total_transferred_pages() - rs->period_start_pages;
+    stat_set(&ram_stats.pages_per_second, pages * 1000 / elapsed);
+    if (!final) {
+        stat_set(&ram_stats.dirty_pages_rate,
+                 rs->period_dirty_pages * 1000 / elapsed);
+        if (migrate_auto_converge()) {
+            ram_auto_converge_check(bytes, rs->period_dirty_pages *
+                                    TARGET_PAGE_SIZE);
+        }
+    }
+    trace_ram_rate_period(elapsed, stat_get(&ram_stats.dirty_pages_rate),
+                          stat_get(&ram_stats.pages_per_second));
+    rs->period_start_ms = now;
+    rs->period_dirty_pages = 0;
+    rs->period_start_bytes = stat_get(&ram_stats.transferred);
+    rs->period_start_pages = ram_get_total_transferred_pages();
+}
+
+/* ---- dirty pages ---- */
+
+/*
+ * Fold the accelerator's log into the bitmaps and count what is new.
+ * Pages written by software go to the bitmaps directly; those sent
+ * before this sync are missed by the count, so the rate is a lower
+ * bound (exact for guest writes, which only arrive here).  BQL.
+ */
+static void ram_sync_dirty_log(RAMSaveState *rs)
+{
+    uint64_t dirty, expected, fresh;
+
+    ram_dirty_log_sync();
+    dirty = ram_dirty_count();
+    expected = rs->dirty_after_sync > rs->sent_since_sync ?
+               rs->dirty_after_sync - rs->sent_since_sync : 0;
+    fresh = dirty > expected ? dirty - expected : 0;
+    rs->period_dirty_pages += fresh;
+    rs->dirty_after_sync = dirty;
+    rs->sent_since_sync = 0;
+    stat_add(&ram_stats.dirty_sync_count, 1);
+    stat_set(&ram_stats.remaining, dirty * TARGET_PAGE_SIZE);
+    trace_ram_dirty_sync(stat_get(&ram_stats.dirty_sync_count), dirty, fresh);
+}
+
+/* First dirty page at or after (@block, @page), walking to the end. */
+static bool ram_find_dirty_from(RAMBlock *block, uint64_t page,
+                                RAMBlock **found, uint64_t *found_page)
+{
+    for (; block; block = ram_block_next(block), page = 0) {
+        uint64_t next = ram_block_next_dirty(block, page);
+
+        if (next < block->npages) {
+            *found = block;
+            *found_page = next;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ram_find_dirty(RAMSaveState *rs, RAMBlock **found,
+                           uint64_t *found_page)
+{
+    if (rs->cursor_block &&
+        ram_find_dirty_from(rs->cursor_block, rs->cursor_page, found,
+                            found_page)) {
+        return true;
+    }
+    return ram_find_dirty_from(ram_block_first(), 0, found, found_page);
+}
+
+/* ---- records ---- */
+
+static void ram_put_page_header(RAMSaveState *rs, QEMUFile *f,
+                                RAMBlock *block, uint64_t offset,
+                                unsigned int flags)
+{
+    if (block == rs->last_sent_block) {
+        flags |= RAM_SAVE_FLAG_CONTINUE;
+    }
+    qemu_put_be64(f, offset | flags);
+    if (!(flags & RAM_SAVE_FLAG_CONTINUE)) {
+        qemu_put_counted_string(f, block->idstr);
+        rs->last_sent_block = block;
+    }
+}
+
+static void ram_save_page(RAMSaveState *rs, QEMUFile *f, RAMBlock *block,
+                          uint64_t page)
+{
+    uint64_t offset = page << TARGET_PAGE_BITS;
+    const uint8_t *host = block->host + offset;
+    bool zero = buffer_is_zero(host, TARGET_PAGE_SIZE);
+
+    trace_ram_save_page(block->idstr, offset, zero);
+    if (zero) {
+        ram_put_page_header(rs, f, block, offset, RAM_SAVE_FLAG_ZERO);
+        qemu_put_byte(f, 0);
+        stat_add(&ram_stats.duplicate, 1);
+    } else {
+        ram_put_page_header(rs, f, block, offset, RAM_SAVE_FLAG_PAGE);
+        qemu_put_buffer(f, host, TARGET_PAGE_SIZE);
+        stat_add(&ram_stats.normal, 1);
+    }
+}
+
+/* Send the next dirty page: false when none is left. */
+static bool ram_save_next_dirty(RAMSaveState *rs, QEMUFile *f)
+{
+    RAMBlock *block;
+    uint64_t page;
+
+    while (ram_find_dirty(rs, &block, &page)) {
+        rs->cursor_block = block;
+        rs->cursor_page = page + 1;
+        if (ram_block_test_and_clear_dirty(block, page)) {
+            rs->sent_since_sync++;
+            ram_save_page(rs, f, block, page);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void ram_put_mem_size(QEMUFile *f)
+{
+    RAMBlock *block;
+
+    qemu_put_be64(f, ram_total_size() | RAM_SAVE_FLAG_MEM_SIZE);
+    RAMBLOCK_FOREACH(block) {
+        qemu_put_counted_string(f, block->idstr);
+        qemu_put_be64(f, block->size);
+    }
+}
+
+/* ---- SaveVMHandlers ---- */
+
+static bool ram_check_block_names(Error **errp)
+{
+    RAMBlock *block;
+
+    RAMBLOCK_FOREACH(block) {
+        if (strlen(block->idstr) > RAM_IDSTR_MAX) {
+            error_setg(errp, "RAM block name '%s' is longer than %d bytes",
+                       block->idstr, RAM_IDSTR_MAX);
+            return false;
+        }
+    }
+    return true;
+}
+
+static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    RAMSaveState *rs = opaque;
+    uint64_t start = qemu_file_transferred(f);
+    unsigned int nblocks = 0;
+    RAMBlock *block;
+    int ret;
+
+    if (!ram_check_block_names(errp) || !ram_dirty_log_start(errp)) {
+        return -EINVAL;
+    }
+    *rs = (RAMSaveState) {
+        .cursor_block = ram_block_first(),
+        .period_start_ms = clock_get_ms(CLOCK_TYPE_REALTIME),
+        .period_start_bytes = stat_get(&ram_stats.transferred),
+        .period_start_pages = ram_get_total_transferred_pages(),
+    };
+    /* Everything goes out at least once: the destination knows nothing. */
+    RAMBLOCK_FOREACH(block) {
+        ram_block_set_dirty_all(block);
+        nblocks++;
+    }
+    rs->dirty_after_sync = ram_dirty_count();
+    ram_sync_dirty_log(rs);
+    __atomic_store_n(&rs->active, true, __ATOMIC_RELEASE);
+    trace_ram_save_setup(ram_total_size(), nblocks);
+
+    ram_put_mem_size(f);
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    qemu_fflush(f);
+    ram_account_bytes(f, start);
+    ret = qemu_file_get_error_obj(f, errp);
+    return ret < 0 ? ret : 0;
+}
+
+static int ram_save_iterate(QEMUFile *f, void *opaque)
+{
+    RAMSaveState *rs = opaque;
+    uint64_t start = qemu_file_transferred(f);
+    int64_t t0 = clock_get_ns(CLOCK_TYPE_REALTIME);
+    uint64_t pages = 0;
+    bool done = false;
+    int ret;
+
+    while (!qemu_file_rate_limit(f)) {
+        if (!ram_save_next_dirty(rs, f)) {
+            done = true;
+            break;
+        }
+        if (qemu_file_get_error(f)) {
+            break;
+        }
+        if (++pages % RAM_ITERATE_CHECK_PAGES == 0 &&
+            clock_get_ns(CLOCK_TYPE_REALTIME) - t0 > RAM_ITERATE_MAX_NS) {
+            break;
+        }
+    }
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    qemu_fflush(f);
+    ram_account_bytes(f, start);
+    trace_ram_save_iterate(pages, done, qemu_file_transferred(f) - start);
+    ret = qemu_file_get_error(f);
+    if (ret < 0) {
+        return ret;
+    }
+    return done ? 1 : 0;
+}
+
+static int ram_save_complete(QEMUFile *f, void *opaque)
+{
+    RAMSaveState *rs = opaque;
+    uint64_t start = qemu_file_transferred(f);
+    uint64_t pages = 0;
+
+    ram_sync_dirty_log(rs);
+    while (!qemu_file_get_error(f) && ram_save_next_dirty(rs, f)) {
+        pages++;
+    }
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    qemu_fflush(f);
+    ram_account_bytes(f, start);
+    ram_rate_period_update(rs, true);
+    stat_set(&ram_stats.remaining, ram_dirty_count() * TARGET_PAGE_SIZE);
+    trace_ram_save_complete(pages, qemu_file_transferred(f) - start);
+    return qemu_file_get_error(f);
+}
+
+static void ram_save_pending(void *opaque, uint64_t *pending_bytes)
+{
+    *pending_bytes += ram_dirty_count() * TARGET_PAGE_SIZE;
+}
+
+static void ram_save_pending_exact(void *opaque, uint64_t *pending_bytes)
+{
+    RAMSaveState *rs = opaque;
+    bool locked = bql_locked();
+
+    if (!locked) {
+        bql_lock();
+    }
+    if (rs->active) {
+        ram_sync_dirty_log(rs);
+        ram_rate_period_update(rs, false);
+    }
+    if (!locked) {
+        bql_unlock();
+    }
+    ram_save_pending(opaque, pending_bytes);
+}
+
+static void ram_save_cleanup(void *opaque)
+{
+    RAMSaveState *rs = opaque;
+    bool locked = bql_locked();
+
+    if (!locked) {
+        bql_lock();
+    }
+    if (rs->active) {
+        stat_set(&ram_stats.remaining, ram_dirty_count() * TARGET_PAGE_SIZE);
+    }
+    ram_dirty_log_stop();
+    if (!locked) {
+        bql_unlock();
+    }
+    __atomic_store_n(&rs->active, false, __ATOMIC_RELEASE);
+    rs->last_sent_block = NULL;
+    rs->cursor_block = NULL;
+    trace_ram_save_cleanup();
+}
+
+static const SaveVMHandlers savevm_ram_handlers = {
+    .save_setup = ram_save_setup,
+    .save_live_iterate = ram_save_iterate,
+    .save_live_complete_precopy = ram_save_complete,
+    .save_pending = ram_save_pending,
+    .save_pending_exact = ram_save_pending_exact,
+    .save_cleanup = ram_save_cleanup,
+    .load_setup = ram_load_setup,
+    .load_state = ram_load,
+    .load_cleanup = ram_load_cleanup,
+};
+
+void ram_mig_init(void)
+{
+    register_savevm_live(RAM_SECTION_NAME, 0, RAM_SECTION_VERSION,
+                         &savevm_ram_handlers, &ram_save_state);
+}
+
+void ram_mig_cleanup(void)
+{
+    unregister_savevm(RAM_SECTION_NAME, &ram_save_state);
+}

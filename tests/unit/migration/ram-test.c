@@ -1,0 +1,141 @@
+/*
+ * Shared pieces of the "ram" section tests.
+ *
+ * The accelerator is a fake with a dirty log per block: the test marks
+ * pages there (as a guest write under KVM would be recorded) and only a
+ * sync moves them to the block's bitmap.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "migration/options.h"
+#include "migration/ram.h"
+#include "ram-test.h"
+#include "system/accel.h"
+#include "system/bql.h"
+#include "util/bitmap.h"
+
+FakeOptions fake_options;
+
+typedef struct FakeAccel {
+    GHashTable *logs;       /* RAMBlock * -> unsigned long * bitmap */
+    unsigned syncs;
+} FakeAccel;
+
+static FakeAccel fake_accel;
+
+/* ---- options the section reads ---- */
+
+bool migrate_auto_converge(void)
+{
+    return fake_options.auto_converge;
+}
+
+uint8_t migrate_cpu_throttle_initial(void)
+{
+    return fake_options.throttle_initial;
+}
+
+uint8_t migrate_cpu_throttle_increment(void)
+{
+    return fake_options.throttle_increment;
+}
+
+/* ---- the fake accelerator ---- */
+
+static unsigned long *fake_log(RAMBlock *block)
+{
+    unsigned long *log = g_hash_table_lookup(fake_accel.logs, block);
+
+    if (!log) {
+        log = bitmap_new(block->npages);
+        g_hash_table_insert(fake_accel.logs, block, log);
+    }
+    return log;
+}
+
+static bool fake_dirty_log_start(Error **errp)
+{
+    return true;
+}
+
+static void fake_dirty_log_stop(void)
+{
+}
+
+static void fake_dirty_log_sync(RAMBlock *block)
+{
+    unsigned long *log = fake_log(block);
+
+    fake_accel.syncs++;
+    ram_block_merge_dirty(block, log);
+    bitmap_zero(log, block->npages);
+}
+
+unsigned ram_test_kicks;
+
+static void fake_vcpu_kick(CPUState *cpu)
+{
+    ram_test_kicks++;
+}
+
+static const AccelOps fake_accel_ops = {
+    .name = "fake-ram-mig",
+    .dirty_log_start = fake_dirty_log_start,
+    .dirty_log_stop = fake_dirty_log_stop,
+    .dirty_log_sync = fake_dirty_log_sync,
+    .vcpu_kick = fake_vcpu_kick,
+};
+
+void ram_test_guest_write(RAMBlock *block, uint64_t page, uint8_t byte)
+{
+    assert_true(page < block->npages);
+    block->host[page * TARGET_PAGE_SIZE] = byte;
+    set_bit(page, fake_log(block));
+}
+
+unsigned ram_test_accel_syncs(void)
+{
+    return fake_accel.syncs;
+}
+
+void ram_test_init(void)
+{
+    accel_register(&fake_accel_ops);
+    bql_lock();
+}
+
+void ram_test_accel_setup(void)
+{
+    if (!fake_accel.logs) {
+        fake_accel.logs = g_hash_table_new_full(NULL, NULL, NULL,
+                                                (GDestroyNotify)bitmap_free);
+    }
+    g_hash_table_remove_all(fake_accel.logs);
+    fake_accel.syncs = 0;
+    fake_options = (FakeOptions) {
+        .throttle_initial = MIGRATE_DEFAULT_THROTTLE_INITIAL,
+        .throttle_increment = MIGRATE_DEFAULT_THROTTLE_INCREMENT,
+    };
+    assert_true(accel_select("fake-ram-mig", &error_abort));
+}
+
+void ram_test_teardown(void)
+{
+    ram_dirty_log_stop();
+    g_hash_table_remove_all(fake_accel.logs);
+    ram_block_remove_all();
+    ram_stats_reset();
+}
+
+static void __attribute__((destructor)) ram_test_free(void)
+{
+    if (fake_accel.logs) {
+        g_hash_table_destroy(fake_accel.logs);
+    }
+}

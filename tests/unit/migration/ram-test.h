@@ -1,0 +1,44 @@
+/*
+ * Shared pieces of the "ram" section tests: a qtest-like machine (RAM
+ * blocks and a fake accelerator whose dirty log the test fills in), the
+ * migration options the section reads, and the section's handlers as
+ * ram_mig_init() registers them.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef TESTS_UNIT_MIGRATION_RAM_TEST_H
+#define TESTS_UNIT_MIGRATION_RAM_TEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/register.h"
+#include "system/ram.h"
+
+/* What the options accessors return; tests change them freely. */
+typedef struct FakeOptions {
+    bool auto_converge;
+    uint8_t throttle_initial;
+    uint8_t throttle_increment;
+} FakeOptions;
+
+extern FakeOptions fake_options;
+
+/* Register the fake accelerator and take the BQL (once, from main()). */
+void ram_test_init(void);
+/* Select the fake accelerator and forget the previous log. */
+void ram_test_accel_setup(void);
+/* Remove every block, stop the dirty log, reset the options. */
+void ram_test_teardown(void);
+/* Pretend the guest wrote @page of @block: only the log sees it. */
+void ram_test_guest_write(RAMBlock *block, uint64_t page, uint8_t byte);
+/* How many syncs the fake accelerator served. */
+unsigned ram_test_accel_syncs(void);
+/* vCPU kicks the fake accelerator received (BQL). */
+extern unsigned ram_test_kicks;
+
+/* The "ram" section's handlers (ram_mig_init() on first use). */
+const SaveVMHandlers *ram_test_handlers(void);
+void *ram_test_opaque(void);
+
+#endif /* TESTS_UNIT_MIGRATION_RAM_TEST_H */
