@@ -34,6 +34,7 @@ typedef enum CmdlineOption {
     OPT_SERIAL,
     OPT_CHARDEV,
     OPT_QTEST,
+    OPT_INCOMING,
     OPT_VERSION,
     OPT_HELP,
 } CmdlineOption;
@@ -60,6 +61,7 @@ static const OptionDef option_defs[] = {
     { "serial", OPT_SERIAL, true },
     { "chardev", OPT_CHARDEV, true },
     { "qtest", OPT_QTEST, true },
+    { "incoming", OPT_INCOMING, true },
     { "version", OPT_VERSION, false },
     { "h", OPT_HELP, false },
     { "help", OPT_HELP, false },
@@ -90,6 +92,9 @@ static void print_help(void)
            "-chardev BACKEND,id=ID[,...]\n"
            "                create a character device\n"
            "-qtest SPEC     serve the qtest protocol on a chardev\n"
+           "-incoming URI   wait for an incoming migration: tcp:HOST:PORT,\n"
+           "                unix:PATH, exec:CMD, file:PATH, or defer\n"
+           "                (then QMP migrate-incoming gives the URI)\n"
            "\n"
            "Monitor and debugging:\n"
            "-qmp unix:PATH,server=on[,wait=on|off]\n"
@@ -379,6 +384,9 @@ static void handle_option(Cmdline *cl, MachineState *ms,
         break;
     case OPT_QTEST:
         handle_single(&ms->qtest, "qtest", optarg);
+        break;
+    case OPT_INCOMING:
+        cl->incoming = optarg;      /* the last one counts, as in QEMU */
         break;
     case OPT_VERSION:
         printf("colo-vm version " COLO_VM_VERSION "\n");

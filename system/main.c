@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chardev/char.h"
+#include "migration/migration.h"
 #include "monitor/monitor.h"
 #include "system/bql.h"
 #include "system/cmdline.h"
@@ -106,6 +107,7 @@ static G_GNUC_NORETURN void startup_fail(Error *err)
     if (err) {
         error_report_err(err);
     }
+    migration_shutdown();
     machine_cleanup();
     qtest_server_cleanup();
     chardev_cleanup_all();
@@ -198,8 +200,11 @@ static void wait_for_chardev_clients(int sigfd)
     system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
 }
 
-/* Run until a shutdown request; then stop and join the vCPUs. */
-static void run(MachineState *ms, int sigfd)
+/*
+ * Run until a shutdown request; then stop and join the vCPUs.  With
+ * -incoming the guest starts once the incoming migration completes.
+ */
+static void run(MachineState *ms, const char *incoming, int sigfd)
 {
     Error *err = NULL;
 
@@ -207,7 +212,12 @@ static void run(MachineState *ms, int sigfd)
         return;
     }
     vm_set_autostart(!ms->start_paused);
-    if (vm_get_autostart() && !vm_start(&err)) {
+    if (incoming) {
+        if (!migration_incoming_start(incoming, &err)) {
+            error_prepend(&err, "-incoming %s: ", incoming);
+            startup_fail(err);
+        }
+    } else if (vm_get_autostart() && !vm_start(&err)) {
         startup_fail(err);
     }
     main_loop_set_fd_handler(sigfd, signal_ready, NULL,
@@ -238,14 +248,20 @@ int main(int argc, char **argv)
     bql_lock();
     main_loop_init();
     monitor_init_qmp();
+    migration_init();
     create_chardevs(&cl);
     create_machine(ms);
+    if (cl.incoming && !runstate_set(RUN_STATE_INMIGRATE, &err)) {
+        startup_fail(err);
+    }
     start_monitors(&cl, sigfd);
     if (!system_shutdown_requested(NULL)) {
         wait_for_chardev_clients(sigfd);
     }
-    run(ms, sigfd);
+    run(ms, cl.incoming, sigfd);
 
+    /* Migration threads use the vCPUs and RAM: end them before. */
+    migration_shutdown();
     /* vCPUs first: nothing may run the guest while the rest goes away. */
     machine_cleanup();
     qtest_server_cleanup();

@@ -1,0 +1,267 @@
+/*
+ * Migration capabilities and parameters, and the QMP commands that set
+ * and query them.
+ *
+ * The monitor writes them (BQL held); the migration threads read them
+ * without the BQL, so every access goes through options_lock.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdint.h>
+
+#include "migration/migration.h"
+#include "migration/migration-int.h"
+#include "migration/options.h"
+#include "qapi/qapi-commands.h"
+#include "qapi/util.h"
+#include "trace/trace.h"
+#include "util/thread.h"
+
+/* QEMU's upper bound for downtime-limit, in milliseconds. */
+#define MAX_MIGRATE_DOWNTIME_MS (2000 * 1000)
+
+typedef struct MigrationOptions {
+    bool caps[MIGRATION_CAPABILITY__MAX];
+    uint64_t max_bandwidth;
+    uint64_t downtime_limit;
+    uint32_t checkpoint_delay;
+    uint8_t throttle_initial;
+    uint8_t throttle_increment;
+} MigrationOptions;
+
+static Mutex options_lock;
+static MigrationOptions options;
+
+static void options_lock_init(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        mutex_init(&options_lock);
+        g_once_init_leave(&done, 1);
+    }
+}
+
+void migrate_options_reset(void)
+{
+    options_lock_init();
+    mutex_lock(&options_lock);
+    memset(&options, 0, sizeof(options));
+    options.max_bandwidth = MIGRATE_DEFAULT_MAX_BANDWIDTH;
+    options.downtime_limit = MIGRATE_DEFAULT_DOWNTIME_LIMIT_MS;
+    options.checkpoint_delay = MIGRATE_DEFAULT_CHECKPOINT_DELAY_MS;
+    options.throttle_initial = MIGRATE_DEFAULT_THROTTLE_INITIAL;
+    options.throttle_increment = MIGRATE_DEFAULT_THROTTLE_INCREMENT;
+    mutex_unlock(&options_lock);
+}
+
+/* Read the current options as one consistent copy. */
+static MigrationOptions options_get(void)
+{
+    MigrationOptions copy;
+
+    options_lock_init();
+    mutex_lock(&options_lock);
+    copy = options;
+    mutex_unlock(&options_lock);
+    return copy;
+}
+
+bool migrate_cap_enabled(MigrationCapability cap)
+{
+    return cap < MIGRATION_CAPABILITY__MAX && options_get().caps[cap];
+}
+
+bool migrate_auto_converge(void)
+{
+    return migrate_cap_enabled(MIGRATION_CAPABILITY_AUTO_CONVERGE);
+}
+
+bool migrate_colo(void)
+{
+    return migrate_cap_enabled(MIGRATION_CAPABILITY_X_COLO);
+}
+
+bool migrate_return_path(void)
+{
+    return migrate_cap_enabled(MIGRATION_CAPABILITY_RETURN_PATH);
+}
+
+bool migrate_events(void)
+{
+    return migrate_cap_enabled(MIGRATION_CAPABILITY_EVENTS);
+}
+
+uint64_t migrate_max_bandwidth(void)
+{
+    return options_get().max_bandwidth;
+}
+
+uint64_t migrate_downtime_limit(void)
+{
+    return options_get().downtime_limit;
+}
+
+uint64_t migrate_checkpoint_delay(void)
+{
+    return options_get().checkpoint_delay;
+}
+
+uint8_t migrate_cpu_throttle_initial(void)
+{
+    return options_get().throttle_initial;
+}
+
+uint8_t migrate_cpu_throttle_increment(void)
+{
+    return options_get().throttle_increment;
+}
+
+/* The capabilities this program implements; the others stay off. */
+static bool cap_supported(MigrationCapability cap)
+{
+    switch (cap) {
+    case MIGRATION_CAPABILITY_AUTO_CONVERGE:
+    case MIGRATION_CAPABILITY_EVENTS:
+    case MIGRATION_CAPABILITY_X_COLO:
+    case MIGRATION_CAPABILITY_RETURN_PATH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool migrate_caps_check(const MigrationCapabilityStatusList *caps,
+                        Error **errp)
+{
+    for (const MigrationCapabilityStatusList *l = caps; l; l = l->next) {
+        MigrationCapability cap = l->value->capability;
+
+        if (l->value->state && !cap_supported(cap)) {
+            error_setg(errp, "Capability '%s' is not supported by colo-vm",
+                       MigrationCapability_str(cap));
+            return false;
+        }
+    }
+    /*
+     * The implemented capabilities combine freely; x-colo brings the
+     * return path up by itself when the migration starts.
+     */
+    return true;
+}
+
+void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *params,
+                                  Error **errp)
+{
+    if (migration_is_running()) {
+        error_setg(errp, "There's a migration process in progress");
+        return;
+    }
+    if (!migrate_caps_check(params, errp)) {
+        return;
+    }
+    options_lock_init();
+    mutex_lock(&options_lock);
+    for (MigrationCapabilityStatusList *l = params; l; l = l->next) {
+        options.caps[l->value->capability] = l->value->state;
+        trace_migrate_set_capability(
+            MigrationCapability_str(l->value->capability), l->value->state);
+    }
+    mutex_unlock(&options_lock);
+}
+
+MigrationCapabilityStatusList *qmp_query_migrate_capabilities(Error **errp)
+{
+    MigrationOptions cur = options_get();
+    MigrationCapabilityStatusList *head = NULL;
+    MigrationCapabilityStatusList **tail = &head;
+
+    for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
+        MigrationCapabilityStatus *st = g_new0(MigrationCapabilityStatus, 1);
+
+        st->capability = i;
+        st->state = cur.caps[i];
+        QAPI_LIST_APPEND(tail, st);
+    }
+    return head;
+}
+
+/* QEMU's wording, including its underscore spelling of the names. */
+static void param_range_error(Error **errp, const char *name,
+                              const char *range)
+{
+    error_setg(errp, "Parameter '%s' expects %s", name, range);
+}
+
+static bool params_check(const MigrateSetParameters *p, Error **errp)
+{
+    if (p->has_cpu_throttle_initial &&
+        (p->cpu_throttle_initial < 1 || p->cpu_throttle_initial > 99)) {
+        param_range_error(errp, "cpu_throttle_initial",
+                          "an integer in the range of 1 to 99");
+        return false;
+    }
+    if (p->has_cpu_throttle_increment &&
+        (p->cpu_throttle_increment < 1 || p->cpu_throttle_increment > 99)) {
+        param_range_error(errp, "cpu_throttle_increment",
+                          "an integer in the range of 1 to 99");
+        return false;
+    }
+    /* max-bandwidth: every 'size' value fits SIZE_MAX on 64-bit hosts. */
+    if (p->has_downtime_limit &&
+        p->downtime_limit > MAX_MIGRATE_DOWNTIME_MS) {
+        param_range_error(errp, "downtime_limit",
+                          "an integer in the range of 0 to (2000 * 1000) ms");
+        return false;
+    }
+    return true;
+}
+
+void qmp_migrate_set_parameters(MigrateSetParameters *p, Error **errp)
+{
+    bool bandwidth_changed;
+
+    if (!params_check(p, errp)) {
+        return;
+    }
+    options_lock_init();
+    mutex_lock(&options_lock);
+    if (p->has_cpu_throttle_initial) {
+        options.throttle_initial = p->cpu_throttle_initial;
+    }
+    if (p->has_cpu_throttle_increment) {
+        options.throttle_increment = p->cpu_throttle_increment;
+    }
+    if (p->has_max_bandwidth) {
+        options.max_bandwidth = p->max_bandwidth;
+    }
+    if (p->has_downtime_limit) {
+        options.downtime_limit = p->downtime_limit;
+    }
+    if (p->has_x_checkpoint_delay) {
+        options.checkpoint_delay = p->x_checkpoint_delay;
+    }
+    bandwidth_changed = p->has_max_bandwidth;
+    mutex_unlock(&options_lock);
+    if (bandwidth_changed) {
+        migration_bandwidth_changed();
+    }
+}
+
+MigrationParameters *qmp_query_migrate_parameters(Error **errp)
+{
+    MigrationOptions cur = options_get();
+    MigrationParameters *p = g_new0(MigrationParameters, 1);
+
+    p->has_cpu_throttle_initial = true;
+    p->cpu_throttle_initial = cur.throttle_initial;
+    p->has_cpu_throttle_increment = true;
+    p->cpu_throttle_increment = cur.throttle_increment;
+    p->has_max_bandwidth = true;
+    p->max_bandwidth = cur.max_bandwidth;
+    p->has_downtime_limit = true;
+    p->downtime_limit = cur.downtime_limit;
+    p->has_x_checkpoint_delay = true;
+    p->x_checkpoint_delay = cur.checkpoint_delay;
+    return p;
+}
