@@ -414,8 +414,11 @@ static void iov_advance(struct iovec **iov, size_t *niov, size_t done)
     while (*niov > 0 && (done > 0 || (*iov)->iov_len == 0)) {
         size_t step = MIN(done, (*iov)->iov_len);
 
-        (*iov)->iov_base = (char *)(*iov)->iov_base + step;
-        (*iov)->iov_len -= step;
+        /* An empty entry may carry a NULL base: no arithmetic on it. */
+        if (step) {
+            (*iov)->iov_base = (char *)(*iov)->iov_base + step;
+            (*iov)->iov_len -= step;
+        }
         done -= step;
         if ((*iov)->iov_len == 0) {
             (*iov)++;

@@ -15,6 +15,8 @@ libcmocka-dev
 libfdt-dev
 device-tree-compiler
 systemtap-sdt-dev
+clang
+libclang-rt-14-dev
 socat
 "
 

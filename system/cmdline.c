@@ -127,16 +127,27 @@ static const OptionDef *lookup_option(const char *arg)
     return NULL;
 }
 
-/* Report "-OPTION ARG: error" and exit; used by every handler below. */
-static G_GNUC_NORETURN void option_fail(const char *option, const char *optarg,
-                                   Error *err)
+/*
+ * Handlers return OPTION_CONTINUE, or OPTION_EXIT_OK / OPTION_EXIT_FAIL
+ * once they have printed what they had to (help, or an error).  They
+ * never exit themselves, so their parsed option lists are freed first.
+ */
+typedef enum OptionResult {
+    OPTION_CONTINUE,
+    OPTION_EXIT_OK,
+    OPTION_EXIT_FAIL,
+} OptionResult;
+
+/* Report "-OPTION ARG: error"; used by every handler below. */
+static OptionResult option_fail(const char *option, const char *optarg,
+                                Error *err)
 {
     error_report("-%s %s: %s", option, optarg, error_get_pretty(err));
     error_free(err);
-    exit(1);
+    return OPTION_EXIT_FAIL;
 }
 
-/* Parse @optarg with @implied_key and only @keys allowed, or exit. */
+/* Parse @optarg with @implied_key and only @keys allowed; NULL: reported. */
 static OptList *option_parse(const char *option, const char *optarg,
                              const char *implied_key,
                              const char *const *keys)
@@ -147,23 +158,28 @@ static OptList *option_parse(const char *option, const char *optarg,
     if (!opts || !opts_check_keys(opts, keys, &err)) {
         opts_free(opts);
         option_fail(option, optarg, err);
+        return NULL;
     }
     return opts;
 }
 
-static void handle_msg(const char *optarg)
+static OptionResult handle_msg(const char *optarg)
 {
     static const char *const keys[] = { "timestamp", NULL };
     g_autoptr(OptList) opts = option_parse("msg", optarg, NULL, keys);
     Error *err = NULL;
 
+    if (!opts) {
+        return OPTION_EXIT_FAIL;
+    }
     if (!opts_get_bool(opts, "timestamp", false, &error_with_timestamp,
                        &err)) {
-        option_fail("msg", optarg, err);
+        return option_fail("msg", optarg, err);
     }
+    return OPTION_CONTINUE;
 }
 
-static void handle_name(Cmdline *cl, const char *optarg)
+static OptionResult handle_name(Cmdline *cl, const char *optarg)
 {
     static const char *const keys[] = {
         "guest", "process", "debug-threads", NULL
@@ -173,28 +189,36 @@ static void handle_name(Cmdline *cl, const char *optarg)
     const char *process;
     bool debug_threads;
 
+    if (!opts) {
+        return OPTION_EXIT_FAIL;
+    }
     /* debug-threads is accepted, and ignored, for QEMU compatibility. */
     if (!opts_get_bool(opts, "debug-threads", false, &debug_threads,
                        &err)) {
-        option_fail("name", optarg, err);
+        return option_fail("name", optarg, err);
     }
     cl->name = optarg;
     process = opts_get(opts, "process");
     if (process) {
         prctl(PR_SET_NAME, process);
     }
+    return OPTION_CONTINUE;
 }
 
-static void handle_machine(MachineState *ms, const char *optarg)
+static OptionResult handle_machine(MachineState *ms, const char *optarg)
 {
     static const char *const keys[] = { "type", "dumpdtb", NULL };
     g_autoptr(OptList) opts = option_parse("machine", optarg, "type", keys);
-    const char *type = opts_get(opts, "type");
-    const char *dumpdtb = opts_get(opts, "dumpdtb");
+    const char *type, *dumpdtb;
 
+    if (!opts) {
+        return OPTION_EXIT_FAIL;
+    }
+    type = opts_get(opts, "type");
+    dumpdtb = opts_get(opts, "dumpdtb");
     if (type && (strcmp(type, "help") == 0 || strcmp(type, "?") == 0)) {
         machine_print_types();
-        exit(0);
+        return OPTION_EXIT_OK;
     }
     if (type) {
         if (!machine_type_valid(type)) {
@@ -202,7 +226,7 @@ static void handle_machine(MachineState *ms, const char *optarg)
                          optarg, type);
             fprintf(stderr, "Use -machine help to list supported "
                     "machines\n");
-            exit(1);
+            return OPTION_EXIT_FAIL;
         }
         g_free(ms->type);
         ms->type = g_strdup(type);
@@ -210,19 +234,24 @@ static void handle_machine(MachineState *ms, const char *optarg)
     if (dumpdtb) {
         if (!*dumpdtb) {
             error_report("-machine %s: dumpdtb needs a file name", optarg);
-            exit(1);
+            return OPTION_EXIT_FAIL;
         }
         g_free(ms->dumpdtb);
         ms->dumpdtb = g_strdup(dumpdtb);
     }
+    return OPTION_CONTINUE;
 }
 
-static void handle_accel(MachineState *ms, const char *optarg)
+static OptionResult handle_accel(MachineState *ms, const char *optarg)
 {
     static const char *const keys[] = { "accel", NULL };
     g_autoptr(OptList) opts = option_parse("accel", optarg, "accel", keys);
-    const char *name = opts_get(opts, "accel");
+    const char *name;
 
+    if (!opts) {
+        return OPTION_EXIT_FAIL;
+    }
+    name = opts_get(opts, "accel");
     if (name && strcmp(name, "help") == 0) {
         g_auto(GStrv) names = NULL;
         g_autofree char *list = accel_list_names();
@@ -232,32 +261,37 @@ static void handle_accel(MachineState *ms, const char *optarg)
         for (char **n = names; *n; n++) {
             printf("%s\n", *n);
         }
-        exit(0);
+        return OPTION_EXIT_OK;
     }
     if (!name || !accel_find(name)) {
         error_report("-accel %s: invalid accelerator %s", optarg,
                      name ? name : "");
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     g_free(ms->accel);
     ms->accel = g_strdup(name);
+    return OPTION_CONTINUE;
 }
 
 /* QEMU's -m: a plain number is MiB, a suffix says otherwise. */
-static void handle_memory(MachineState *ms, const char *optarg)
+static OptionResult handle_memory(MachineState *ms, const char *optarg)
 {
     static const char *const keys[] = { "size", NULL };
     g_autoptr(OptList) opts = option_parse("m", optarg, "size", keys);
-    const char *value = opts_get(opts, "size");
+    const char *value;
     Error *err = NULL;
     uint64_t size;
 
+    if (!opts) {
+        return OPTION_EXIT_FAIL;
+    }
+    value = opts_get(opts, "size");
     if (!value || !*value) {
         error_report("-m %s: missing 'size' option value", optarg);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     if (!parse_option_size("size", value, &size, &err)) {
-        option_fail("m", optarg, err);
+        return option_fail("m", optarg, err);
     }
     if (g_ascii_isdigit(value[strlen(value) - 1])) {
         size = size > UINT64_MAX >> 20 ? UINT64_MAX : size << 20;
@@ -266,135 +300,137 @@ static void handle_memory(MachineState *ms, const char *optarg)
         size % TARGET_PAGE_SIZE) {
         error_report("-m %s: RAM size must be a multiple of 4 KiB between "
                      "2 MiB and 3 GiB", optarg);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     ms->ram_size = size;
+    return OPTION_CONTINUE;
 }
 
-static void handle_smp(MachineState *ms, const char *optarg)
+static OptionResult handle_smp(MachineState *ms, const char *optarg)
 {
     static const char *const keys[] = { "cpus", NULL };
     g_autoptr(OptList) opts = option_parse("smp", optarg, "cpus", keys);
     Error *err = NULL;
     uint64_t n;
 
+    if (!opts) {
+        return OPTION_EXIT_FAIL;
+    }
     if (!opts_get_number(opts, "cpus", 1, &n, &err)) {
-        option_fail("smp", optarg, err);
+        return option_fail("smp", optarg, err);
     }
     if (n < 1 || n > MAX_CPUS) {
         error_report("-smp %s: Invalid SMP CPUs %" PRIu64 ". The machine "
                      "'%s' supports 1 to %d", optarg, n, ms->type,
                      MAX_CPUS);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     ms->smp = n;
+    return OPTION_CONTINUE;
 }
 
-static void handle_drive(MachineState *ms, const char *optarg)
+static OptionResult handle_drive(MachineState *ms, const char *optarg)
 {
     static const char *const keys[] = { "file", "format", NULL };
     g_autoptr(OptList) opts = option_parse("drive", optarg, NULL, keys);
-    const char *file = opts_get(opts, "file");
-    const char *format = opts_get(opts, "format");
+    const char *file, *format;
 
+    if (!opts) {
+        return OPTION_EXIT_FAIL;
+    }
+    file = opts_get(opts, "file");
+    format = opts_get(opts, "format");
     if (!file || !*file) {
         error_report("-drive %s: A block device must be specified for "
                      "\"file\"", optarg);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     if (format && strcmp(format, "raw") != 0) {
         error_report("-drive %s: Unknown driver '%s': only format=raw is "
                      "supported", optarg, format);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     if (ms->drive) {
         error_report("-drive %s: only one drive is supported", optarg);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     ms->drive = g_strdup(file);
+    return OPTION_CONTINUE;
 }
 
 /* Options that only store their argument, at most once. */
-static void handle_single(char **slot, const char *option,
-                          const char *optarg)
+static OptionResult handle_single(char **slot, const char *option,
+                                  const char *optarg)
 {
     if (*slot) {
         error_report("-%s %s: only one -%s is supported", option, optarg,
                      option);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     if (!*optarg) {
         error_report("-%s: the argument must not be empty", option);
-        exit(1);
+        return OPTION_EXIT_FAIL;
     }
     *slot = g_strdup(optarg);
+    return OPTION_CONTINUE;
 }
 
-static void handle_trace(const char *optarg)
+static OptionResult handle_trace(const char *optarg)
 {
     Error *err = NULL;
 
     if (!trace_opt_parse(optarg, &err)) {
-        option_fail("trace", optarg, err);
+        return option_fail("trace", optarg, err);
     }
+    return OPTION_CONTINUE;
 }
 
-static void handle_option(Cmdline *cl, MachineState *ms,
-                          const OptionDef *def, const char *optarg)
+static OptionResult handle_option(Cmdline *cl, MachineState *ms,
+                                  const OptionDef *def, const char *optarg)
 {
     switch (def->index) {
     case OPT_QMP:
         g_ptr_array_add(cl->qmp, (gpointer)optarg);
-        break;
+        return OPTION_CONTINUE;
     case OPT_TRACE:
-        handle_trace(optarg);
-        break;
+        return handle_trace(optarg);
     case OPT_MSG:
-        handle_msg(optarg);
-        break;
+        return handle_msg(optarg);
     case OPT_NAME:
-        handle_name(cl, optarg);
-        break;
+        return handle_name(cl, optarg);
     case OPT_MACHINE:
-        handle_machine(ms, optarg);
-        break;
+        return handle_machine(ms, optarg);
     case OPT_ACCEL:
-        handle_accel(ms, optarg);
-        break;
+        return handle_accel(ms, optarg);
     case OPT_MEMORY:
-        handle_memory(ms, optarg);
-        break;
+        return handle_memory(ms, optarg);
     case OPT_SMP:
-        handle_smp(ms, optarg);
-        break;
+        return handle_smp(ms, optarg);
     case OPT_KERNEL:
-        handle_single(&ms->kernel, "kernel", optarg);
-        break;
+        return handle_single(&ms->kernel, "kernel", optarg);
     case OPT_DRIVE:
-        handle_drive(ms, optarg);
-        break;
+        return handle_drive(ms, optarg);
     case OPT_PAUSED:
         ms->start_paused = true;
-        break;
+        return OPTION_CONTINUE;
     case OPT_SERIAL:
-        handle_single(&ms->serial, "serial", optarg);
-        break;
+        return handle_single(&ms->serial, "serial", optarg);
     case OPT_CHARDEV:
         g_ptr_array_add(cl->chardevs, (gpointer)optarg);
-        break;
+        return OPTION_CONTINUE;
     case OPT_QTEST:
-        handle_single(&ms->qtest, "qtest", optarg);
-        break;
+        return handle_single(&ms->qtest, "qtest", optarg);
     case OPT_INCOMING:
         cl->incoming = optarg;      /* the last one counts, as in QEMU */
-        break;
+        return OPTION_CONTINUE;
     case OPT_VERSION:
         printf("colo-vm version " COLO_VM_VERSION "\n");
-        exit(0);
+        return OPTION_EXIT_OK;
     case OPT_HELP:
         print_help();
-        exit(0);
+        return OPTION_EXIT_OK;
     }
+    return OPTION_CONTINUE;
 }
 
 void cmdline_parse(Cmdline *cl, MachineState *ms, int argc, char **argv)
@@ -416,7 +452,14 @@ void cmdline_parse(Cmdline *cl, MachineState *ms, int argc, char **argv)
             error_report("%s: requires an argument", arg);
             exit(1);
         }
-        handle_option(cl, ms, def, def->has_arg ? argv[++i] : NULL);
+        switch (handle_option(cl, ms, def, def->has_arg ? argv[++i] : NULL)) {
+        case OPTION_CONTINUE:
+            break;
+        case OPTION_EXIT_OK:
+            exit(0);
+        case OPTION_EXIT_FAIL:
+            exit(1);
+        }
     }
     if (ms->kernel && ms->drive) {
         error_report("-kernel and -drive cannot be used together");

@@ -22,8 +22,10 @@
 struct CPUVmstate {
     CPUState *cpu;
     bool halted;
-    /* Filled by pre_save, or by the load.  Last: xsave may end in a
-     * flexible array in newer kernel headers. */
+    /*
+     * Filled by pre_save, or by the load.  Last, because X86VcpuState
+     * ends in a flexible array.
+     */
     X86VcpuState state;
 };
 

@@ -48,11 +48,15 @@ static const uint32_t saved_msrs[] = {
 
 G_STATIC_ASSERT(G_N_ELEMENTS(saved_msrs) <= X86_VCPU_MAX_MSRS);
 
-/* struct kvm_msrs with room for our entries. */
-typedef struct KVMMsrBuf {
-    struct kvm_msrs hdr;
-    struct kvm_msr_entry entries[X86_VCPU_MAX_MSRS];
-} KVMMsrBuf;
+/* struct kvm_msrs ends in a flexible array: allocate it with @n entries. */
+static struct kvm_msrs *kvm_msrs_new(unsigned int n)
+{
+    struct kvm_msrs *msrs =
+        g_malloc0(sizeof(*msrs) + n * sizeof(msrs->entries[0]));
+
+    msrs->nmsrs = n;
+    return msrs;
+}
 
 int kvm_ioctl(int fd, unsigned long request, void *arg)
 {
@@ -115,10 +119,10 @@ static void kvm_x86_probe_msrs(KVMX86Caps *caps, int vcpu_fd)
 {
     caps->nmsrs = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(saved_msrs); i++) {
-        KVMMsrBuf buf = { .hdr.nmsrs = 1 };
+        g_autofree struct kvm_msrs *buf = kvm_msrs_new(1);
 
-        buf.entries[0].index = saved_msrs[i];
-        if (kvm_ioctl(vcpu_fd, KVM_GET_MSRS, &buf) == 1) {
+        buf->entries[0].index = saved_msrs[i];
+        if (kvm_ioctl(vcpu_fd, KVM_GET_MSRS, buf) == 1) {
             caps->msrs[caps->nmsrs++] = saved_msrs[i];
         }
     }
@@ -149,13 +153,13 @@ bool kvm_x86_vcpu_setup(KVMX86Caps *caps, int vcpu_fd, unsigned int index,
 static bool kvm_x86_get_msrs(const KVMX86Caps *caps, int vcpu_fd,
                              X86VcpuState *s, Error **errp)
 {
-    KVMMsrBuf buf = { .hdr.nmsrs = caps->nmsrs };
+    g_autofree struct kvm_msrs *buf = kvm_msrs_new(caps->nmsrs);
     int ret;
 
     for (unsigned int i = 0; i < caps->nmsrs; i++) {
-        buf.entries[i].index = caps->msrs[i];
+        buf->entries[i].index = caps->msrs[i];
     }
-    ret = kvm_ioctl(vcpu_fd, KVM_GET_MSRS, &buf);
+    ret = kvm_ioctl(vcpu_fd, KVM_GET_MSRS, buf);
     if (ret < 0) {
         error_setg_errno(errp, errno, "KVM_GET_MSRS failed");
         return false;
@@ -168,7 +172,7 @@ static bool kvm_x86_get_msrs(const KVMX86Caps *caps, int vcpu_fd,
     s->nmsrs = caps->nmsrs;
     for (unsigned int i = 0; i < caps->nmsrs; i++) {
         s->msrs[i] = (X86VcpuMsr) {
-            .index = buf.entries[i].index, .data = buf.entries[i].data,
+            .index = buf->entries[i].index, .data = buf->entries[i].data,
         };
     }
     return true;
@@ -177,7 +181,7 @@ static bool kvm_x86_get_msrs(const KVMX86Caps *caps, int vcpu_fd,
 static bool kvm_x86_set_msrs(int vcpu_fd, const X86VcpuState *s,
                              Error **errp)
 {
-    KVMMsrBuf buf = { .hdr.nmsrs = s->nmsrs };
+    g_autofree struct kvm_msrs *buf = NULL;
     int ret;
 
     if (s->nmsrs > X86_VCPU_MAX_MSRS) {
@@ -185,11 +189,12 @@ static bool kvm_x86_set_msrs(int vcpu_fd, const X86VcpuState *s,
                    X86_VCPU_MAX_MSRS);
         return false;
     }
+    buf = kvm_msrs_new(s->nmsrs);
     for (unsigned int i = 0; i < s->nmsrs; i++) {
-        buf.entries[i].index = s->msrs[i].index;
-        buf.entries[i].data = s->msrs[i].data;
+        buf->entries[i].index = s->msrs[i].index;
+        buf->entries[i].data = s->msrs[i].data;
     }
-    ret = kvm_ioctl(vcpu_fd, KVM_SET_MSRS, &buf);
+    ret = kvm_ioctl(vcpu_fd, KVM_SET_MSRS, buf);
     if (ret < 0) {
         error_setg_errno(errp, errno, "KVM_SET_MSRS failed");
         return false;

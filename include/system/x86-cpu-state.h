@@ -20,10 +20,15 @@ typedef struct X86VcpuMsr {
     uint64_t data;
 } X86VcpuMsr;
 
+/*
+ * xsave comes last: struct kvm_xsave ends in a flexible array, so it may
+ * only be the final member (and this struct the final member of any
+ * struct that embeds it).  The stream's field order is the vmstate
+ * description's, not this layout.
+ */
 typedef struct X86VcpuState {
     struct kvm_regs regs;
     struct kvm_sregs sregs;
-    struct kvm_xsave xsave;
     struct kvm_xcrs xcrs;
     struct kvm_vcpu_events events;
     struct kvm_mp_state mp_state;
@@ -31,6 +36,7 @@ typedef struct X86VcpuState {
     struct kvm_debugregs debugregs;
     uint32_t nmsrs;
     X86VcpuMsr msrs[X86_VCPU_MAX_MSRS];
+    struct kvm_xsave xsave;
 } X86VcpuState;
 
 #endif /* SYSTEM_X86_CPU_STATE_H */

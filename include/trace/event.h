@@ -55,7 +55,7 @@ static inline bool trace_dstate_get(const uint16_t *dstate)
  * write so concurrent lines never interleave.
  */
 void trace_log_event(const char *name, const char *fmt, ...)
-    __attribute__((format(gnu_printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Called by each generated table at start-up. */
 void trace_event_register_group(TraceEventGroup *group);
