@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "migration/colo-ram.h"
 #include "ram-internal.h"
 #include "system/ram.h"
 #include "trace/trace.h"
@@ -180,7 +181,9 @@ static uint8_t *ram_load_host(RAMLoadState *ls, QEMUFile *f,
                    block->size);
         return NULL;
     }
-    return block->host + offset;
+    /* A COLO secondary loads checkpoints into its cache, not into RAM. */
+    return colo_ram_cache_active() ? colo_ram_cache_host(block, offset)
+                                   : block->host + offset;
 }
 
 /* Is the page at @offset of @block a hole of its file, hence zero? */
@@ -246,7 +249,9 @@ static int ram_load_page(RAMLoadState *ls, QEMUFile *f, unsigned int flags,
         return -EIO;
     }
     /* Like QEMU, any fill byte is accepted; 0 is all we send. */
-    if (fill == 0 && ram_load_page_is_hole(ls, block, offset)) {
+    /* A hole says nothing about a page loaded elsewhere (COLO cache). */
+    if (fill == 0 && host == block->host + offset &&
+        ram_load_page_is_hole(ls, block, offset)) {
         ls->zero_pages++;
         return 0;
     }

@@ -1,0 +1,485 @@
+/*
+ * The COLO RAM cache on a machine of two blocks (one longer than a
+ * bitmap word) and a fake accelerator whose dirty log stands for the
+ * secondary's guest: checkpoints are loaded through the real "ram"
+ * section loader, and after each commit RAM must equal the checkpoint
+ * exactly, with no page copied that did not need to be.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "io/channel-buffer.h"
+#include "migration/colo-ram.h"
+#include "migration/qemu-file.h"
+#include "migration/ram.h"
+#include "ram-test.h"
+#include "system/ram.h"
+#include "util/bitmap.h"
+
+#define PAGE TARGET_PAGE_SIZE
+#define PC_PAGES 130            /* three bitmap words, the last partial */
+#define EXT_PAGES 3
+#define EXT_GPA 0x1000000
+
+typedef struct Machine {
+    RAMBlock *pc;
+    RAMBlock *ext;
+} Machine;
+
+static Machine machine;
+
+/* Content of page @page of a block before COLO starts: a tag per page. */
+static uint8_t initial_byte(RAMBlock *b, uint64_t page)
+{
+    return (b == machine.ext ? 0x80 : 0x10) + page % 64;
+}
+
+/*
+ * pc.ram: pages 0..99 hold their tag, 100..129 were never written
+ * (holes of the memfd).  ext.ram: every page holds its tag.
+ */
+static void machine_create(void)
+{
+    machine.pc = ram_block_add("pc.ram", 0, PC_PAGES * PAGE, &error_abort);
+    machine.ext = ram_block_add("ext.ram", EXT_GPA, EXT_PAGES * PAGE,
+                                &error_abort);
+    for (uint64_t p = 0; p < 100; p++) {
+        memset(machine.pc->host + p * PAGE, initial_byte(machine.pc, p),
+               PAGE);
+    }
+    for (uint64_t p = 0; p < EXT_PAGES; p++) {
+        memset(machine.ext->host + p * PAGE, initial_byte(machine.ext, p),
+               PAGE);
+    }
+}
+
+static int setup(void **state)
+{
+    ram_test_accel_setup();
+    machine_create();
+    /* Precopy and boot leave marks behind; init must start clean. */
+    ram_block_set_dirty_all(machine.pc);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    colo_ram_cache_free();
+    ram_test_teardown();
+    return 0;
+}
+
+/* ---- checks ---- */
+
+static bool page_filled(const uint8_t *p, uint8_t byte)
+{
+    for (int i = 0; i < PAGE; i++) {
+        if (p[i] != byte) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void assert_ram_page(RAMBlock *b, uint64_t page, uint8_t byte)
+{
+    if (!page_filled(b->host + page * PAGE, byte)) {
+        fail_msg("%s page %" PRIu64 ": expected 0x%02x, found 0x%02x",
+                 b->idstr, page, byte, b->host[page * PAGE]);
+    }
+}
+
+/* Every page of RAM still holds what machine_create() put there. */
+static void assert_ram_initial(void)
+{
+    for (uint64_t p = 0; p < PC_PAGES; p++) {
+        assert_ram_page(machine.pc, p, p < 100 ? initial_byte(machine.pc, p)
+                                               : 0);
+    }
+    for (uint64_t p = 0; p < EXT_PAGES; p++) {
+        assert_ram_page(machine.ext, p, initial_byte(machine.ext, p));
+    }
+}
+
+static uint64_t file_blocks(RAMBlock *b)
+{
+    struct stat st;
+
+    assert_int_equal(fstat(b->fd, &st), 0);
+    return st.st_blocks;
+}
+
+static uint64_t expected_bytes(void)
+{
+    return (PC_PAGES + EXT_PAGES) * PAGE +
+           (BITS_TO_LONGS(PC_PAGES) + BITS_TO_LONGS(EXT_PAGES)) *
+           sizeof(unsigned long);
+}
+
+/* ---- the stream ---- */
+
+static void put_be64(GByteArray *b, uint64_t v)
+{
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        uint8_t byte = v >> shift;
+
+        g_byte_array_append(b, &byte, 1);
+    }
+}
+
+static void put_name(GByteArray *b, const char *s)
+{
+    uint8_t len = strlen(s);
+
+    g_byte_array_append(b, &len, 1);
+    g_byte_array_append(b, (const uint8_t *)s, len);
+}
+
+static void put_zero(GByteArray *b, RAMBlock *block, uint64_t page)
+{
+    uint8_t fill = 0;
+
+    put_be64(b, (page * PAGE) | RAM_SAVE_FLAG_ZERO);
+    put_name(b, block->idstr);
+    g_byte_array_append(b, &fill, 1);
+}
+
+static void put_page(GByteArray *b, RAMBlock *block, uint64_t page,
+                     uint8_t byte)
+{
+    uint8_t data[PAGE];
+
+    memset(data, byte, PAGE);
+    put_be64(b, (page * PAGE) | RAM_SAVE_FLAG_PAGE);
+    put_name(b, block->idstr);
+    g_byte_array_append(b, data, PAGE);
+}
+
+/* Load @b as one "ram" section body; its EOS is added unless @cut. */
+static int load(GByteArray *b, bool cut, Error **errp)
+{
+    const SaveVMHandlers *ops = ram_test_handlers();
+    g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
+    QEMUFile *f;
+    int ret;
+
+    if (!cut) {
+        put_be64(b, RAM_SAVE_FLAG_EOS);
+    }
+    qio_channel_buffer_set_data(ioc, b->data, b->len);
+    f = qemu_file_new_input(ioc);
+    assert_int_equal(ops->load_setup(f, ram_test_opaque(), &error_abort), 0);
+    ret = ops->load_state(f, ram_test_opaque(), RAM_SECTION_VERSION, errp);
+    ops->load_cleanup(ram_test_opaque());
+    qemu_fclose(f);
+    g_byte_array_set_size(b, 0);
+    return ret;
+}
+
+/* ---- tests ---- */
+
+static void test_init_copies_ram(void **state)
+{
+    uint64_t pc_blocks = file_blocks(machine.pc);
+
+    assert_false(colo_ram_cache_active());
+    assert_int_equal(colo_ram_cache_bytes(), 0);
+    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_active());
+    assert_true(ram_dirty_log_active());
+    assert_int_equal(ram_dirty_count(), 0);
+    assert_int_equal(colo_ram_cache_bytes(), expected_bytes());
+    /* The holes of RAM were not read, hence not allocated. */
+    assert_int_equal(file_blocks(machine.pc), pc_blocks);
+    /* Nor were the cache's pages for them: only used pages cost. */
+    for (uint64_t p = 0; p < PC_PAGES; p++) {
+        unsigned char vec;
+
+        assert_int_equal(mincore(colo_ram_cache_host(machine.pc, p * PAGE),
+                                 PAGE, &vec), 0);
+        assert_int_equal(vec & 1, p < 100);
+    }
+
+    for (uint64_t p = 0; p < PC_PAGES; p++) {
+        uint8_t *c = colo_ram_cache_host(machine.pc, p * PAGE);
+
+        assert_non_null(c);
+        assert_ptr_not_equal(c, machine.pc->host + p * PAGE);
+        assert_true(page_filled(c, p < 100 ? initial_byte(machine.pc, p)
+                                           : 0));
+    }
+    for (uint64_t p = 0; p < EXT_PAGES; p++) {
+        uint8_t *c = colo_ram_cache_host(machine.ext, p * PAGE);
+
+        assert_true(page_filled(c, initial_byte(machine.ext, p)));
+    }
+    assert_ram_initial();
+}
+
+/* RAM without a file to ask for holes is copied whole. */
+static void test_init_without_fd(void **state)
+{
+    int fd = machine.pc->fd;
+
+    machine.pc->fd = -1;
+    assert_true(colo_ram_cache_init(&error_abort));
+    machine.pc->fd = fd;
+    for (uint64_t p = 0; p < PC_PAGES; p++) {
+        uint8_t *c = colo_ram_cache_host(machine.pc, p * PAGE);
+
+        assert_true(page_filled(c, p < 100 ? initial_byte(machine.pc, p)
+                                           : 0));
+    }
+}
+
+static void test_received_go_to_cache(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+
+    assert_true(colo_ram_cache_init(&error_abort));
+    put_page(b, machine.pc, 5, 0xa5);
+    put_page(b, machine.pc, 120, 0xa6);     /* a hole of RAM */
+    put_page(b, machine.ext, 2, 0xa7);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    /* The hole at page 120 is still one (looking would allocate it). */
+    assert_int_equal(file_blocks(machine.pc) * 512, 100 * PAGE);
+    assert_ram_initial();
+    assert_true(page_filled(colo_ram_cache_host(machine.pc, 5 * PAGE),
+                            0xa5));
+    assert_true(page_filled(colo_ram_cache_host(machine.pc, 120 * PAGE),
+                            0xa6));
+    assert_true(page_filled(colo_ram_cache_host(machine.ext, 2 * PAGE),
+                            0xa7));
+    g_byte_array_unref(b);
+}
+
+static void test_commit(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+
+    assert_true(colo_ram_cache_init(&error_abort));
+    /* The checkpoint: pages 1, 64 (a word boundary), 129 (the tail). */
+    put_page(b, machine.pc, 1, 0xb1);
+    put_page(b, machine.pc, 64, 0xb2);
+    put_page(b, machine.pc, 129, 0xb3);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    /* The secondary's guest ran meanwhile. */
+    ram_test_guest_write(machine.pc, 1, 0xee);      /* also received */
+    ram_test_guest_write(machine.pc, 2, 0xee);
+    ram_test_guest_write(machine.pc, 63, 0xee);
+    ram_test_guest_write(machine.pc, 110, 0xee);    /* was a hole */
+    ram_test_guest_write(machine.ext, 0, 0xee);
+    assert_true(ram_write(EXT_GPA + 2 * PAGE, "x", 1, &error_abort));
+    /* A write no log saw: the commit must not look at this page. */
+    machine.pc->host[3 * PAGE] = 0xdd;
+
+    colo_ram_cache_commit();
+    assert_ram_page(machine.pc, 1, 0xb1);
+    assert_ram_page(machine.pc, 64, 0xb2);
+    assert_ram_page(machine.pc, 129, 0xb3);
+    assert_ram_page(machine.pc, 2, initial_byte(machine.pc, 2));
+    assert_ram_page(machine.pc, 63, initial_byte(machine.pc, 63));
+    assert_ram_page(machine.pc, 110, 0);
+    assert_ram_page(machine.ext, 0, initial_byte(machine.ext, 0));
+    assert_ram_page(machine.ext, 2, initial_byte(machine.ext, 2));
+    assert_int_equal(machine.pc->host[3 * PAGE], 0xdd);
+    assert_int_equal(ram_dirty_count(), 0);
+
+    /* Marks are gone: an unlogged change survives the next commit. */
+    machine.pc->host[1 * PAGE] = 0xcc;
+    colo_ram_cache_commit();
+    assert_int_equal(machine.pc->host[1 * PAGE], 0xcc);
+    /* And a logged one is undone again, back to the new checkpoint. */
+    ram_test_guest_write(machine.pc, 64, 0xee);
+    colo_ram_cache_commit();
+    assert_ram_page(machine.pc, 64, 0xb2);
+    g_byte_array_unref(b);
+}
+
+static void test_zero_pages(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+
+    assert_true(colo_ram_cache_init(&error_abort));
+    /* Zero in the stream, non-zero in the cache (and in RAM). */
+    put_zero(b, machine.pc, 7);
+    put_zero(b, machine.ext, 1);
+    /* Written then zeroed in one checkpoint, over a hole of RAM. */
+    put_page(b, machine.pc, 115, 0x5a);
+    put_zero(b, machine.pc, 115);
+    /* Zero over zero: nothing to write, but the page is still taken. */
+    put_zero(b, machine.pc, 116);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    assert_ram_initial();
+    assert_true(page_filled(colo_ram_cache_host(machine.pc, 7 * PAGE), 0));
+    assert_true(page_filled(colo_ram_cache_host(machine.ext, PAGE), 0));
+
+    ram_test_guest_write(machine.pc, 116, 0x77);
+    colo_ram_cache_commit();
+    assert_ram_page(machine.pc, 7, 0);
+    assert_ram_page(machine.ext, 1, 0);
+    assert_ram_page(machine.pc, 115, 0);
+    assert_ram_page(machine.pc, 116, 0);
+    assert_ram_page(machine.pc, 8, initial_byte(machine.pc, 8));
+    g_byte_array_unref(b);
+}
+
+static void test_uncommitted(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+    Error *err = NULL;
+
+    assert_true(colo_ram_cache_init(&error_abort));
+    /* The primary dies in the middle of the second page. */
+    put_page(b, machine.pc, 4, 0xc4);
+    put_page(b, machine.ext, 0, 0xc5);
+    g_byte_array_set_size(b, b->len - 100);
+    assert_true(load(b, true, &err) < 0);
+    assert_non_null(err);
+    error_free(err);
+    ram_test_guest_write(machine.pc, 9, 0x99);
+
+    /* Failover: the cache goes, RAM keeps the guest's own state. */
+    colo_ram_cache_free();
+    assert_false(colo_ram_cache_active());
+    assert_ram_page(machine.pc, 4, initial_byte(machine.pc, 4));
+    assert_ram_page(machine.ext, 0, initial_byte(machine.ext, 0));
+    assert_int_equal(machine.pc->host[9 * PAGE], 0x99);
+    colo_ram_cache_commit();    /* nothing left to commit */
+    assert_int_equal(machine.pc->host[9 * PAGE], 0x99);
+
+    /* Without the cache, incoming pages go to RAM again. */
+    put_page(b, machine.pc, 4, 0xc6);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    assert_ram_page(machine.pc, 4, 0xc6);
+    g_byte_array_unref(b);
+}
+
+static bool mapped(void *addr)
+{
+    unsigned char vec;
+
+    if (mincore(addr, PAGE, &vec) == 0) {
+        return true;
+    }
+    assert_int_equal(errno, ENOMEM);
+    return false;
+}
+
+static void test_free_releases(void **state)
+{
+    uint8_t *pc_cache, *ext_cache;
+
+    assert_true(colo_ram_cache_init(&error_abort));
+    pc_cache = colo_ram_cache_host(machine.pc, 0);
+    ext_cache = colo_ram_cache_host(machine.ext, 0);
+    assert_true(mapped(pc_cache));
+    assert_true(mapped(ext_cache));
+
+    colo_ram_cache_free();
+    assert_false(colo_ram_cache_active());
+    assert_int_equal(colo_ram_cache_bytes(), 0);
+    assert_false(ram_dirty_log_active());
+    assert_false(mapped(pc_cache));
+    assert_false(mapped(ext_cache));
+    assert_null(colo_ram_cache_host(machine.pc, 0));
+    colo_ram_cache_free();      /* twice is harmless */
+
+    /* A log someone else started stays on after free. */
+    assert_true(ram_dirty_log_start(&error_abort));
+    assert_true(colo_ram_cache_init(&error_abort));
+    colo_ram_cache_free();
+    assert_true(ram_dirty_log_active());
+    /* And the cache can be made again. */
+    assert_true(colo_ram_cache_init(&error_abort));
+    assert_int_equal(colo_ram_cache_bytes(), expected_bytes());
+}
+
+static void test_bounds(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+    Error *err = NULL;
+    RAMBlock *late;
+    uint8_t *c;
+
+    assert_null(colo_ram_cache_host(machine.pc, 0));    /* not active */
+    assert_true(colo_ram_cache_init(&error_abort));
+    assert_null(colo_ram_cache_host(machine.pc, PC_PAGES * PAGE));
+    assert_null(colo_ram_cache_host(machine.ext, EXT_PAGES * PAGE));
+    assert_null(colo_ram_cache_host(machine.ext, UINT64_MAX));
+    assert_null(colo_ram_cache_host(NULL, 0));
+    /* A block the cache was not made for. */
+    late = ram_block_add("late.ram", 0x2000000, PAGE, &error_abort);
+    assert_null(colo_ram_cache_host(late, 0));
+    /* Inside a page: the page's start. */
+    c = colo_ram_cache_host(machine.ext, 2 * PAGE + 17);
+    assert_ptr_equal(c, colo_ram_cache_host(machine.ext, 2 * PAGE));
+    assert_non_null(c);
+
+    /* The loader still refuses what lies outside a block. */
+    put_page(b, machine.ext, EXT_PAGES, 0xf0);
+    assert_int_equal(load(b, false, &err), -EINVAL);
+    assert_non_null(strstr(error_get_pretty(err), "Illegal RAM offset"));
+    error_free(err);
+    err = NULL;
+    /* And a block without a cache is an error, not a write into RAM. */
+    put_page(b, late, 0, 0xf1);
+    assert_true(load(b, false, &err) < 0);
+    error_free(err);
+    assert_true(page_filled(late->host, 0));
+    assert_ram_initial();
+    g_byte_array_unref(b);
+}
+
+static void test_init_errors(void **state)
+{
+    Error *err = NULL;
+
+    assert_true(colo_ram_cache_init(&error_abort));
+    assert_false(colo_ram_cache_init(&err));
+    assert_string_equal(error_get_pretty(err),
+                        "COLO: the RAM cache already exists");
+    error_free(err);
+    err = NULL;
+    assert_true(colo_ram_cache_active());
+    colo_ram_cache_free();
+
+    ram_dirty_log_stop();
+    ram_block_remove_all();
+    assert_false(colo_ram_cache_init(&err));
+    assert_string_equal(error_get_pretty(err),
+                        "COLO: the machine has no RAM to cache");
+    error_free(err);
+    assert_false(colo_ram_cache_active());
+    assert_false(ram_dirty_log_active());
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_init_copies_ram, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_init_without_fd, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_received_go_to_cache, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uncommitted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_releases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_errors, setup, teardown),
+    };
+
+    ram_test_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
