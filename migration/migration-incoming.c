@@ -18,6 +18,7 @@
 #include "io/channel-command.h"
 #include "io/channel-file.h"
 #include "io/net-listener.h"
+#include "migration/colo.h"
 #include "migration/migration-int.h"
 #include "migration/migration.h"
 #include "migration/qemu-file.h"
@@ -167,8 +168,19 @@ void migration_incoming_send_pong(uint32_t value)
 
 void migration_incoming_enable_colo(void)
 {
+    MigrationIncomingState *mis = mis_get();
+    Error *err = NULL;
+
     trace_migration_incoming_colo();
-    __atomic_store_n(&mis_get()->colo_requested, true, __ATOMIC_SEQ_CST);
+    /*
+     * COLO needs x-colo on this side too.  Refusing it through the
+     * stream's sticky error fails the load at once, with this text.
+     */
+    if (!migration_incoming_enable_colo_check(&err)) {
+        qemu_file_set_error_obj(mis->from_src, -EINVAL, err);
+        return;
+    }
+    __atomic_store_n(&mis->colo_requested, true, __ATOMIC_SEQ_CST);
 }
 
 bool migration_incoming_colo_enabled(void)
@@ -252,6 +264,33 @@ static void incoming_fail(MigrationIncomingState *mis, Error *err)
     error_free(err);
 }
 
+/*
+ * x-colo: the first copy is loaded.  SHUT(0) tells the primary so (its
+ * return-path reader stops there); from then on the return path carries
+ * COLO messages.  This thread waits while the "COLO incoming" thread
+ * runs; after a takeover the VM runs here whatever -S said.
+ */
+static void incoming_colo(MigrationIncomingState *mis)
+{
+    Error *err = NULL;
+    bool took_over;
+
+    rp_send_u32(mis, MIG_RP_MSG_SHUT, 0);
+    took_over = colo_incoming_start(&mis->state, mis->from_src,
+                                    mis->to_src, &err);
+    if (err) {
+        incoming_fail(mis, err);
+        return;
+    }
+    incoming_close(mis);
+    bql_lock();
+    if (took_over && !system_shutdown_requested(NULL) &&
+        !runstate_is_running() && !vm_start(&err)) {
+        error_report_err(err);
+    }
+    bql_unlock();
+}
+
 static void *incoming_thread(void *opaque)
 {
     MigrationIncomingState *mis = opaque;
@@ -263,9 +302,8 @@ static void *incoming_thread(void *opaque)
     ret = qemu_loadvm_state(mis->from_src, &err);
     trace_migration_incoming_loaded(ret);
     if (ret == 0 && migration_incoming_colo_enabled()) {
-        error_setg(&err, "The source asked for COLO (x-colo), which "
-                   "colo-vm does not support yet");
-        ret = -ENOTSUP;
+        incoming_colo(mis);
+        goto out;
     }
     if (ret < 0 || !incoming_switch(mis, &err)) {
         if (!err) {
@@ -276,6 +314,7 @@ static void *incoming_thread(void *opaque)
         rp_send_u32(mis, MIG_RP_MSG_SHUT, 0);
         incoming_close(mis);
     }
+out:
     bh_schedule(mis->done_bh);
     return NULL;
 }

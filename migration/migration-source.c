@@ -18,6 +18,7 @@
 #include "io/channel-command.h"
 #include "io/channel-file.h"
 #include "io/channel-socket.h"
+#include "migration/colo.h"
 #include "migration/migration-int.h"
 #include "migration/migration.h"
 #include "migration/options.h"
@@ -504,6 +505,30 @@ static void migration_succeed(MigrationState *s, int64_t stop_ms)
     bql_unlock();
 }
 
+/*
+ * x-colo: after the first full copy (the destination has confirmed it
+ * on the return path) the migration thread becomes the COLO checkpoint
+ * loop, and the migration ends only when COLO does.  The live sections
+ * stay set up until then: checkpoints send the pages dirtied since the
+ * previous one.
+ */
+static void migration_colo(MigrationState *s)
+{
+    migrate_start_colo_process(s);
+    close_files(s, NULL);
+    mutex_lock(&s->lock);
+    s->total_time = migration_now_ms() - s->start_ms;
+    mutex_unlock(&s->lock);
+    bql_lock();
+    qemu_savevm_state_cleanup();
+    s->setup_done = false;
+    /* A takeover completed it; anything else (cancel, quit) did not. */
+    if (migration_state_get(s) != MIGRATION_STATUS_COMPLETED) {
+        set_final_state(s, false);
+    }
+    bql_unlock();
+}
+
 void *migration_thread(void *opaque)
 {
     MigrationState *s = opaque;
@@ -520,8 +545,14 @@ void *migration_thread(void *opaque)
         goto fail;
     }
     if (!migration_iterate(s, &err) ||
-        !migration_complete(s, &stop_ms, &err) ||
-        !close_files(s, &err)) {
+        !migration_complete(s, &stop_ms, &err)) {
+        goto fail;
+    }
+    if (migrate_colo()) {
+        migration_colo(s);
+        goto out;
+    }
+    if (!close_files(s, &err)) {
         goto fail;
     }
     migration_succeed(s, stop_ms);

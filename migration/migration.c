@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "migration/colo.h"
 #include "migration/migration-int.h"
 #include "migration/migration.h"
 #include "migration/options.h"
@@ -391,6 +392,8 @@ MigrationInfo *qmp_query_migrate(Error **errp)
 
     fill_source_info(mig(), info);
     migration_incoming_fill_info(info);
+    /* COLO adds its checkpoint counters on either side. */
+    info->colo = colo_checkpoint_stats();
     return info;
 }
 
@@ -420,6 +423,8 @@ void migration_shutdown(void)
     if (!s) {
         return;
     }
+    /* Wake the COLO threads first: they would wait for a takeover. */
+    colo_shutdown();
     qmp_migrate_cancel(NULL);
     if (s->thread_created) {
         /* The thread may need the BQL to finish. */

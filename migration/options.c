@@ -11,6 +11,7 @@
 
 #include "migration/migration.h"
 #include "migration/migration-int.h"
+#include "migration/colo.h"
 #include "migration/options.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/util.h"
@@ -245,6 +246,10 @@ void qmp_migrate_set_parameters(MigrateSetParameters *p, Error **errp)
     mutex_unlock(&options_lock);
     if (bandwidth_changed) {
         migration_bandwidth_changed();
+    }
+    /* A running COLO primary re-arms its checkpoint timer. */
+    if (p->has_x_checkpoint_delay) {
+        colo_checkpoint_delay_set();
     }
 }
 

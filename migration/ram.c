@@ -404,6 +404,11 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
     }
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
+    /*
+     * The destination's loader forgets the block when its load ends; a
+     * COLO checkpoint that follows must name its first block again.
+     */
+    rs->last_sent_block = NULL;
     ram_account_bytes(f, start);
     ram_rate_period_update(rs, true);
     stat_set(&ram_stats.remaining, ram_dirty_count() * TARGET_PAGE_SIZE);

@@ -70,9 +70,9 @@ bool migration_incoming_open_return_path(Error **errp);
 /* PING: answer with a PONG on the return path (if open). */
 void migration_incoming_send_pong(uint32_t value);
 /*
- * ENABLE_COLO: the source asks for COLO after the first checkpoint.
- * Recorded; the load reports it as not supported once the stream has
- * been read.
+ * ENABLE_COLO: the source asks for COLO once precopy completes.  Fails
+ * the load unless x-colo is set on this side too; otherwise recorded,
+ * and the destination enters COLO when the stream has been loaded.
  */
 void migration_incoming_enable_colo(void);
 /* Did the stream ask for COLO? */

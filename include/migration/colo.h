@@ -1,0 +1,94 @@
+/*
+ * COLO (coarse-grained lock-stepping): after one precopy migration both
+ * VMs keep running; the primary (the former source) periodically stops,
+ * sends a checkpoint (dirty memory plus device state) and resumes, and
+ * the secondary (the former destination) stops, applies it and resumes.
+ * When one side dies the other is told so with x-colo-lost-heartbeat and
+ * carries on alone.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef MIGRATION_COLO_H
+#define MIGRATION_COLO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qapi/error.h"
+#include "qapi/qapi-types.h"
+
+typedef struct QEMUFile QEMUFile;
+typedef struct MigrationState MigrationState;
+
+/*
+ * The largest device state a secondary accepts in one checkpoint.  The
+ * size comes from the peer, so it is bounded before anything is
+ * allocated.
+ */
+#define COLO_VMSTATE_MAX_SIZE (256ULL << 20)
+
+/* ---- both sides ---- */
+
+/* The part this process plays in COLO right now (none once it left). */
+COLOMode get_colo_mode(void);
+/* Is this process in COLO (as primary or secondary)? */
+bool migration_in_colo_state(void);
+bool migration_incoming_in_colo_state(void);
+
+/*
+ * Ask for a checkpoint as soon as possible instead of waiting for
+ * x-checkpoint-delay.  Any thread, any time; ignored outside COLO on
+ * the primary.
+ */
+void colo_checkpoint_request(void);
+
+/*
+ * migrate-set-parameters changed x-checkpoint-delay: re-arm the
+ * checkpoint timer so the new delay counts from the last checkpoint.
+ * Main thread, BQL held.
+ */
+void colo_checkpoint_delay_set(void);
+
+/* The 'colo' member of query-migrate, or NULL before COLO was entered. */
+COLOCheckpointStats *colo_checkpoint_stats(void);
+
+/*
+ * Process exit (BQL held, main thread): wake and join the COLO threads
+ * so that quit during COLO neither hangs nor leaks.  Safe when COLO was
+ * never entered.
+ */
+void colo_shutdown(void);
+
+/* ---- primary (migration thread) ---- */
+
+/*
+ * Called by the migration thread instead of completing when x-colo is
+ * on and precopy has finished: moves the state to colo and runs the
+ * checkpoint loop until failover or an error.  Returns with the BQL not
+ * held; the migration state is then completed (failover) or failed.
+ */
+void migrate_start_colo_process(MigrationState *s);
+
+/* ---- secondary ---- */
+
+/*
+ * The stream carried ENABLE_COLO.  False, with an error, when this
+ * process does not have the x-colo capability itself.  Load thread.
+ */
+bool migration_incoming_enable_colo_check(Error **errp);
+
+/*
+ * After the first full load, instead of finishing the incoming
+ * migration: set up the RAM cache, run the "COLO incoming" thread that
+ * receives checkpoints on @from_src and answers on @to_src (the return
+ * path), and wait for it.  *@state is the incoming MigrationStatus
+ * (active -> colo -> completed).  The files stay the caller's.  Load
+ * thread, BQL not held.  True when the secondary took over
+ * (x-colo-lost-heartbeat): the caller then starts the VM whatever -S
+ * said; false (with @errp set only if COLO could not even start) when
+ * the process is ending.
+ */
+bool colo_incoming_start(int *state, QEMUFile *from_src, QEMUFile *to_src,
+                         Error **errp);
+
+#endif /* MIGRATION_COLO_H */

@@ -1,0 +1,883 @@
+/*
+ * COLO: the checkpoint protocol between the primary (the former
+ * migration source, in its "live_migration" thread) and the secondary
+ * (the former destination, in its "COLO incoming" thread), and the
+ * takeover when one of them is declared dead.
+ *
+ * One checkpoint, as the two sides see it (P -> S on the migration
+ * stream, S -> P on the return path; each word is a be32 COLOMessage):
+ *
+ *   P                                   S
+ *   checkpoint-request  ------------->  stop VM (run state colo)
+ *                       <-------------  checkpoint-reply
+ *   stop VM (colo)
+ *   vmstate-send        ------------->
+ *   dirty RAM sections + EOF ------->   into the RAM cache, not guest RAM
+ *   vmstate-size, be64 N, N bytes -->   device state into a buffer
+ *                       <-------------  vmstate-received
+ *                                       commit: RAM cache -> guest RAM,
+ *                                       then load the device state
+ *                       <-------------  vmstate-loaded
+ *   resume VM                           resume VM
+ *
+ * Guest RAM and devices on the secondary change only once every byte of
+ * a checkpoint is here, so a checkpoint cut short is never half applied.
+ *
+ * When a side loses its peer (any send or receive fails) it sends
+ * COLO_EXIT with reason error and waits for x-colo-lost-heartbeat before
+ * it runs alone: it cannot tell a dead peer from a broken link, and two
+ * VMs running alone would diverge.  Meanwhile its VM stays as the failure
+ * found it: still running if the failure came between checkpoints,
+ * stopped in the colo run state if it came in the middle of one.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "io/channel-buffer.h"
+#include "io/channel-socket.h"
+#include "migration/colo-int.h"
+#include "migration/colo-ram.h"
+#include "migration/colo.h"
+#include "migration/failover.h"
+#include "migration/migration-int.h"
+#include "migration/options.h"
+#include "migration/qemu-file.h"
+#include "migration/savevm.h"
+#include "qapi/qapi-commands.h"
+#include "qapi/qapi-events.h"
+#include "system/bql.h"
+#include "system/runstate.h"
+#include "system/shutdown.h"
+#include "trace/trace.h"
+#include "util/error-report.h"
+#include "util/thread.h"
+
+/* Device state is usually small; the buffer grows when it is not. */
+#define COLO_BUFFER_BASE_SIZE (256 * 1024)
+
+typedef struct ColoState {
+    pthread_once_t once;
+    Mutex lock;             /* guards the stats and the file pointers */
+    bool quitting;          /* atomic: the process is ending */
+    COLOMode last_mode;     /* BQL */
+
+    /* Primary: the outgoing migration's status and files. */
+    MigrationState *ms;
+    int *primary_state;
+    Semaphore checkpoint_sem;   /* a checkpoint is wanted now */
+    Semaphore exit_sem;         /* the takeover (or quit) is done */
+
+    /* Secondary. */
+    int *incoming_state;
+    QEMUFile *from_src;
+    QEMUFile *to_src;
+    Thread thread;
+    Semaphore incoming_sem;     /* the takeover (or quit) is done */
+    bool vmstate_loading;       /* BQL: applying a checkpoint */
+
+    /* query-migrate's 'colo' member. */
+    bool stats_valid;
+    COLOMode stats_mode;
+    int64_t count;
+    int64_t last_pause_ms;
+    int64_t total_pause_ms;
+    int64_t last_commit_ms;
+} ColoState;
+
+static ColoState colo = { .once = PTHREAD_ONCE_INIT };
+
+static void colo_state_init_once(void)
+{
+    mutex_init(&colo.lock);
+    semaphore_init(&colo.checkpoint_sem, 0);
+    semaphore_init(&colo.exit_sem, 0);
+    semaphore_init(&colo.incoming_sem, 0);
+}
+
+static void colo_state_init(void)
+{
+    pthread_once(&colo.once, colo_state_init_once);
+}
+
+static int64_t colo_now_ms(void)
+{
+    return clock_get_ns(CLOCK_TYPE_HOST) / 1000000;
+}
+
+static bool colo_quitting(void)
+{
+    return __atomic_load_n(&colo.quitting, __ATOMIC_SEQ_CST);
+}
+
+static MigrationStatus colo_load_state(int *state)
+{
+    return state ? __atomic_load_n(state, __ATOMIC_SEQ_CST)
+                 : MIGRATION_STATUS_NONE;
+}
+
+/* ---- mode and statistics ---- */
+
+bool migration_in_colo_state(void)
+{
+    return colo_load_state(colo.primary_state) == MIGRATION_STATUS_COLO;
+}
+
+bool migration_incoming_in_colo_state(void)
+{
+    return colo_load_state(colo.incoming_state) == MIGRATION_STATUS_COLO;
+}
+
+COLOMode get_colo_mode(void)
+{
+    if (migration_in_colo_state()) {
+        return COLO_MODE_PRIMARY;
+    }
+    if (migration_incoming_in_colo_state()) {
+        return COLO_MODE_SECONDARY;
+    }
+    return COLO_MODE_NONE;
+}
+
+static void colo_stats_reset(COLOMode mode)
+{
+    mutex_lock(&colo.lock);
+    colo.stats_valid = true;
+    colo.stats_mode = mode;
+    colo.count = 0;
+    colo.last_pause_ms = 0;
+    colo.total_pause_ms = 0;
+    colo.last_commit_ms = 0;
+    mutex_unlock(&colo.lock);
+}
+
+static void colo_stats_add(int64_t pause_ms, int64_t commit_ms)
+{
+    mutex_lock(&colo.lock);
+    colo.count++;
+    colo.last_pause_ms = pause_ms;
+    colo.total_pause_ms += pause_ms;
+    colo.last_commit_ms = commit_ms;
+    mutex_unlock(&colo.lock);
+    trace_colo_checkpoint_done(colo.count, pause_ms);
+}
+
+COLOCheckpointStats *colo_checkpoint_stats(void)
+{
+    COLOCheckpointStats *st;
+
+    colo_state_init();
+    mutex_lock(&colo.lock);
+    if (!colo.stats_valid) {
+        mutex_unlock(&colo.lock);
+        return NULL;
+    }
+    st = g_new0(COLOCheckpointStats, 1);
+    st->mode = colo.stats_mode;
+    st->checkpoint_count = colo.count;
+    st->last_pause_time = colo.last_pause_ms;
+    st->average_pause_time = colo.count ? colo.total_pause_ms / colo.count
+                                        : 0;
+    if (colo.stats_mode == COLO_MODE_SECONDARY) {
+        st->has_last_commit_time = true;
+        st->last_commit_time = colo.last_commit_ms;
+    }
+    mutex_unlock(&colo.lock);
+    return st;
+}
+
+COLOStatus *qmp_query_colo_status(Error **errp)
+{
+    COLOStatus *s = g_new0(COLOStatus, 1);
+
+    s->mode = get_colo_mode();
+    s->last_mode = colo.last_mode;
+    switch (failover_get_state()) {
+    case FAILOVER_STATUS_NONE:
+        s->reason = COLO_EXIT_REASON_NONE;
+        break;
+    case FAILOVER_STATUS_COMPLETED:
+        s->reason = COLO_EXIT_REASON_REQUEST;
+        break;
+    default:
+        /* Under way on the primary; given up on elsewhere. */
+        s->reason = migration_in_colo_state() ? COLO_EXIT_REASON_PROCESSING
+                                              : COLO_EXIT_REASON_ERROR;
+        break;
+    }
+    return s;
+}
+
+/* ---- messages ---- */
+
+static bool colo_send_message(QEMUFile *f, COLOMessage msg, Error **errp)
+{
+    int ret;
+
+    qemu_put_be32(f, msg);
+    qemu_fflush(f);
+    ret = qemu_file_get_error(f);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Can't send COLO message %s",
+                         COLOMessage_str(msg));
+        return false;
+    }
+    trace_colo_send_message(COLOMessage_str(msg));
+    return true;
+}
+
+static bool colo_send_message_value(QEMUFile *f, COLOMessage msg,
+                                    uint64_t value, Error **errp)
+{
+    int ret;
+
+    if (!colo_send_message(f, msg, errp)) {
+        return false;
+    }
+    qemu_put_be64(f, value);
+    qemu_fflush(f);
+    ret = qemu_file_get_error(f);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to send value for message: %s",
+                         COLOMessage_str(msg));
+        return false;
+    }
+    trace_colo_send_message_value(COLOMessage_str(msg), value);
+    return true;
+}
+
+/* The next word; COLO_MESSAGE__MAX (with @errp set) on any failure. */
+static COLOMessage colo_receive_message(QEMUFile *f, Error **errp)
+{
+    uint32_t msg = qemu_get_be32(f);
+    int ret = qemu_file_get_error(f);
+
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Can't receive COLO message");
+        return COLO_MESSAGE__MAX;
+    }
+    if (msg >= COLO_MESSAGE__MAX) {
+        error_setg(errp, "Invalid COLO message %" PRIu32, msg);
+        return COLO_MESSAGE__MAX;
+    }
+    trace_colo_receive_message(COLOMessage_str(msg));
+    return msg;
+}
+
+static bool colo_receive_check_message(QEMUFile *f, COLOMessage expect,
+                                       Error **errp)
+{
+    COLOMessage msg = colo_receive_message(f, errp);
+
+    if (msg == COLO_MESSAGE__MAX) {
+        return false;
+    }
+    if (msg != expect) {
+        error_setg(errp, "Unexpected COLO message %s, expected %s",
+                   COLOMessage_str(msg), COLOMessage_str(expect));
+        return false;
+    }
+    return true;
+}
+
+static bool colo_receive_message_value(QEMUFile *f, COLOMessage expect,
+                                       uint64_t *value, Error **errp)
+{
+    int ret;
+
+    if (!colo_receive_check_message(f, expect, errp)) {
+        return false;
+    }
+    *value = qemu_get_be64(f);
+    ret = qemu_file_get_error(f);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to get value for COLO "
+                         "message: %s", COLOMessage_str(expect));
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Checkpoint messages are a few bytes each and every one is awaited by
+ * the peer: with Nagle's algorithm a small write waits for the ACK of
+ * the previous one, which the peer delays, adding tens of milliseconds
+ * to each pause.  Send them at once.  Harmless on a non-TCP channel.
+ */
+static void colo_channel_nodelay(QEMUFile *f)
+{
+    QIOChannel *ioc = qemu_file_get_ioc(f);
+    int one = 1;
+    int fd;
+
+    if (!ioc || !qio_channel_is_socket(ioc)) {
+        return;
+    }
+    fd = qio_channel_get_fd(ioc);
+    if (fd >= 0) {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+}
+
+/* ---- run state ---- */
+
+static bool colo_runstate_is_stopped(void)
+{
+    return runstate_check(RUN_STATE_COLO) || !runstate_is_running();
+}
+
+/* BQL not held. */
+static void colo_vm_stop(void)
+{
+    bql_lock();
+    vm_stop_force_state(RUN_STATE_COLO);
+    bql_unlock();
+    trace_colo_vm_state_change("run", "stop");
+}
+
+static bool colo_vm_start(Error **errp)
+{
+    bool ok;
+
+    bql_lock();
+    ok = runstate_is_running() || vm_start(errp);
+    bql_unlock();
+    trace_colo_vm_state_change("stop", "run");
+    return ok;
+}
+
+static void colo_send_exit_event(COLOMode mode)
+{
+    COLOExitReason reason;
+
+    /*
+     * Decide under the BQL: a failover bottom half holds it from shutting
+     * the channels down (which is what woke this thread) until the state
+     * reaches COMPLETED, so reading earlier could see ACTIVE and report
+     * an error for what was a requested takeover.
+     */
+    bql_lock();
+    reason = failover_get_state() == FAILOVER_STATUS_COMPLETED ?
+             COLO_EXIT_REASON_REQUEST : COLO_EXIT_REASON_ERROR;
+    trace_colo_exit(COLOMode_str(mode), COLOExitReason_str(reason));
+    qapi_event_send_colo_exit(mode, reason);
+    bql_unlock();
+}
+
+/* ---- primary ---- */
+
+void colo_checkpoint_request(void)
+{
+    colo_state_init();
+    /* Outside COLO a request would linger and fire at the next entry. */
+    if (migration_in_colo_state()) {
+        semaphore_post(&colo.checkpoint_sem);
+    }
+}
+
+/*
+ * A new delay counts from now: take a checkpoint at once and wait the
+ * new delay after it, so a shorter delay is never overshot by a long
+ * wait that began earlier.
+ */
+void colo_checkpoint_delay_set(void)
+{
+    if (migration_in_colo_state()) {
+        colo_checkpoint_request();
+    }
+}
+
+/*
+ * The memory part: every page dirtied since the previous checkpoint, as
+ * PART sections of the live sections, then EOF.  The exact pending
+ * count syncs the dirty log first, so nothing the guest wrote before it
+ * stopped is missed.  VM stopped, no BQL (as for precopy iterations).
+ */
+static bool colo_save_live_state(QEMUFile *f, Error **errp)
+{
+    uint64_t pending;
+    int ret;
+
+    qemu_savevm_state_pending_exact(&pending);
+    do {
+        ret = qemu_savevm_state_iterate(f);
+    } while (ret == 0 && !qemu_file_get_error(f));
+    if (ret < 0 || qemu_file_get_error(f)) {
+        if (!qemu_file_get_error_obj(f, errp)) {
+            error_setg(errp, "Failed to send the VM's live state");
+        }
+        return false;
+    }
+    qemu_put_byte(f, QEMU_VM_EOF);
+    qemu_fflush(f);
+    return !qemu_file_get_error_obj(f, errp);
+}
+
+/*
+ * The device state, saved into the buffer channel @bioc.  Closing the
+ * file closes the channel too, so each checkpoint uses a new one.  BQL
+ * held.
+ */
+static bool colo_save_device_state(QIOChannel *bioc, Error **errp)
+{
+    QEMUFile *fb;
+    int ret;
+
+    fb = qemu_file_new_output(bioc);
+    ret = qemu_save_device_state(fb, errp);
+    qemu_fflush(fb);
+    if (ret == 0 && qemu_file_get_error_obj(fb, errp)) {
+        ret = -EIO;
+    }
+    qemu_fclose(fb);
+    return ret == 0;
+}
+
+/*
+ * One checkpoint.  False with @errp set on failure; false without it
+ * when a takeover was asked for before the VM was stopped.
+ */
+static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
+{
+    g_autoptr(QIOChannel) bioc = qio_channel_buffer_new(COLO_BUFFER_BASE_SIZE);
+    QEMUFile *to = s->to_dst;
+    QEMUFile *from = s->from_dst;
+    const uint8_t *data;
+    size_t len;
+    int64_t stop_ms;
+    bool ok;
+
+    trace_colo_checkpoint_start(colo.count + 1);
+    if (!colo_send_message(to, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
+        !colo_receive_check_message(from, COLO_MESSAGE_CHECKPOINT_REPLY,
+                                    errp)) {
+        return false;
+    }
+
+    bql_lock();
+    if (failover_request_is_active()) {
+        bql_unlock();
+        return false;
+    }
+    stop_ms = colo_now_ms();
+    vm_stop_force_state(RUN_STATE_COLO);
+    bql_unlock();
+    trace_colo_vm_state_change("run", "stop");
+
+    if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_SEND, errp) ||
+        !colo_save_live_state(to, errp)) {
+        return false;
+    }
+    bql_lock();
+    ok = colo_save_device_state(bioc, errp);
+    bql_unlock();
+    if (!ok) {
+        return false;
+    }
+    data = qio_channel_buffer_data(bioc, &len);
+    trace_colo_vmstate_size(len);
+    if (!colo_send_message_value(to, COLO_MESSAGE_VMSTATE_SIZE, len, errp)) {
+        return false;
+    }
+    qemu_put_buffer(to, data, len);
+    qemu_fflush(to);
+    if (qemu_file_get_error_obj(to, errp)) {
+        error_prepend(errp, "Failed to send the device state: ");
+        return false;
+    }
+    if (!colo_receive_check_message(from, COLO_MESSAGE_VMSTATE_RECEIVED,
+                                    errp) ||
+        !colo_receive_check_message(from, COLO_MESSAGE_VMSTATE_LOADED,
+                                    errp)) {
+        return false;
+    }
+    if (!colo_vm_start(errp)) {
+        return false;
+    }
+    colo_stats_add(colo_now_ms() - stop_ms, 0);
+    return true;
+}
+
+/* Wait for the next checkpoint: the delay, a request, or the end. */
+static bool colo_wait_checkpoint(MigrationState *s, int64_t next_ms)
+{
+    int64_t wait = next_ms - colo_now_ms();
+
+    if (wait > 0) {
+        semaphore_timedwait(&colo.checkpoint_sem,
+                            wait > INT32_MAX ? INT32_MAX : (int)wait);
+    }
+    /* Requests that piled up are all served by this checkpoint. */
+    while (semaphore_timedwait(&colo.checkpoint_sem, 0) == 0) {
+        /* drain */
+    }
+    return migration_state_get(s) == MIGRATION_STATUS_COLO &&
+           !failover_request_is_active() && !colo_quitting();
+}
+
+static void colo_process_checkpoint(MigrationState *s)
+{
+    Error *err = NULL;
+    int64_t next_ms;
+
+    /* The secondary says it is ready once it has entered COLO. */
+    if (!colo_receive_check_message(s->from_dst,
+                                    COLO_MESSAGE_CHECKPOINT_READY, &err) ||
+        !colo_vm_start(&err)) {
+        goto out;
+    }
+    next_ms = colo_now_ms() + migrate_checkpoint_delay();
+    while (colo_wait_checkpoint(s, next_ms)) {
+        if (!colo_do_checkpoint_transaction(s, &err)) {
+            break;
+        }
+        next_ms = colo_now_ms() + migrate_checkpoint_delay();
+    }
+
+out:
+    /*
+     * After a takeover or when quitting, a failed read is only the echo
+     * of the channel's shutdown.
+     */
+    if (err && !colo_quitting() &&
+        failover_get_state() != FAILOVER_STATUS_COMPLETED) {
+        error_report_err(err);
+    } else {
+        error_free(err);
+    }
+    colo_send_exit_event(COLO_MODE_PRIMARY);
+    /*
+     * Still in COLO means the loop failed on its own: x-colo-lost-
+     * heartbeat (or the process ending) decides what happens next.  A
+     * takeover under way posts exit_sem when it is done.
+     */
+    if (migration_state_get(s) == MIGRATION_STATUS_COLO ||
+        failover_request_is_active()) {
+        semaphore_wait(&colo.exit_sem);
+    }
+}
+
+void migrate_start_colo_process(MigrationState *s)
+{
+    colo_state_init();
+    failover_init_state();
+    colo.ms = s;
+    __atomic_store_n(&colo.primary_state, &s->state, __ATOMIC_SEQ_CST);
+    /* Checkpoints must not wait for a bandwidth window. */
+    qemu_file_set_rate_limit(s->to_dst, 0);
+    colo_channel_nodelay(s->to_dst);
+    colo_stats_reset(COLO_MODE_PRIMARY);
+    if (!migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
+                             MIGRATION_STATUS_COLO)) {
+        return;     /* cancelled meanwhile */
+    }
+    colo_process_checkpoint(s);
+
+    /*
+     * After a takeover the primary runs alone; after migrate_cancel it
+     * runs alone too (the secondary is left waiting for a takeover).
+     */
+    bql_lock();
+    if ((failover_get_state() == FAILOVER_STATUS_COMPLETED ||
+         migration_state_get(s) == MIGRATION_STATUS_CANCELLING) &&
+        !system_shutdown_requested(NULL) && !runstate_is_running()) {
+        Error *err = NULL;
+
+        if (!vm_start(&err)) {
+            error_report_err(err);
+        }
+    }
+    bql_unlock();
+}
+
+static void primary_vm_do_failover(void)
+{
+    MigrationState *s = colo.ms;
+    FailoverStatus old;
+
+    migration_set_state(&s->state, MIGRATION_STATUS_COLO,
+                        MIGRATION_STATUS_COMPLETED);
+    /* Wake the loop wherever it waits: the delay, a read or a write. */
+    semaphore_post(&colo.checkpoint_sem);
+    migration_kick_threads(s);
+    old = failover_set_state(FAILOVER_STATUS_ACTIVE,
+                             FAILOVER_STATUS_COMPLETED);
+    if (old != FAILOVER_STATUS_ACTIVE) {
+        error_report("Incorrect state (%s) while doing failover for "
+                     "Primary VM", FailoverStatus_str(old));
+        return;
+    }
+    semaphore_post(&colo.exit_sem);
+}
+
+/* ---- secondary ---- */
+
+bool migration_incoming_enable_colo_check(Error **errp)
+{
+    if (!migrate_colo()) {
+        error_setg(errp, "ENABLE_COLO command come in migration stream, "
+                   "but x-colo capability is not set");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Read the device state the primary announced with vmstate-size into
+ * @bioc.  The size comes from the peer: bounded before allocating.
+ */
+static bool colo_receive_device_state(QEMUFile *from, QIOChannel *bioc,
+                                      Error **errp)
+{
+    g_autofree uint8_t *buf = NULL;
+    uint64_t size;
+    size_t got;
+
+    if (!colo_receive_message_value(from, COLO_MESSAGE_VMSTATE_SIZE, &size,
+                                    errp)) {
+        return false;
+    }
+    trace_colo_vmstate_size(size);
+    if (size > COLO_VMSTATE_MAX_SIZE) {
+        error_setg(errp, "COLO device state of %" PRIu64 " bytes exceeds "
+                   "the limit of %llu bytes", size, COLO_VMSTATE_MAX_SIZE);
+        return false;
+    }
+    buf = g_malloc(size ? size : 1);
+    got = qemu_get_buffer(from, buf, size);
+    if (got != size) {
+        error_setg(errp, "Got %zu VMState data, less than expected %" PRIu64,
+                   got, size);
+        return false;
+    }
+    qio_channel_buffer_set_data(bioc, buf, size);
+    return true;
+}
+
+/* Commit the RAM cache, then load the device state.  BQL held. */
+static bool colo_apply_checkpoint(QIOChannel *bioc, int64_t *commit_ms,
+                                  Error **errp)
+{
+    int64_t start = colo_now_ms();
+    QEMUFile *fb;
+    int ret;
+
+    colo.vmstate_loading = true;
+    colo_ram_cache_commit();
+    fb = qemu_file_new_input(bioc);
+    ret = qemu_load_device_state(fb, errp);
+    qemu_fclose(fb);
+    colo.vmstate_loading = false;
+    *commit_ms = colo_now_ms() - start;
+    if (ret < 0) {
+        error_prepend(errp, "COLO: load device state failed: ");
+        return false;
+    }
+    return true;
+}
+
+static bool colo_incoming_process_checkpoint(Error **errp)
+{
+    g_autoptr(QIOChannel) bioc = qio_channel_buffer_new(0);
+    QEMUFile *from = colo.from_src;
+    QEMUFile *to = colo.to_src;
+    int64_t stop_ms = colo_now_ms();
+    int64_t commit_ms = 0;
+    bool ok;
+
+    trace_colo_checkpoint_start(colo.count + 1);
+    colo_vm_stop();
+    if (!colo_send_message(to, COLO_MESSAGE_CHECKPOINT_REPLY, errp) ||
+        !colo_receive_check_message(from, COLO_MESSAGE_VMSTATE_SEND,
+                                    errp)) {
+        return false;
+    }
+    /* Pages land in the RAM cache while it is active, not in guest RAM. */
+    if (qemu_loadvm_state_main(from, errp) < 0) {
+        error_prepend(errp, "Load VM's live state (ram) error: ");
+        return false;
+    }
+    if (!colo_receive_device_state(from, bioc, errp) ||
+        !colo_send_message(to, COLO_MESSAGE_VMSTATE_RECEIVED, errp)) {
+        return false;
+    }
+
+    bql_lock();
+    ok = colo_apply_checkpoint(bioc, &commit_ms, errp);
+    if (ok && failover_get_state() == FAILOVER_STATUS_RELAUNCH) {
+        /* A takeover that arrived while loading runs now. */
+        failover_set_state(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_NONE);
+        failover_request_active(NULL);
+    }
+    bql_unlock();
+    if (!ok || !colo_send_message(to, COLO_MESSAGE_VMSTATE_LOADED, errp) ||
+        !colo_vm_start(errp)) {
+        return false;
+    }
+    colo_stats_add(colo_now_ms() - stop_ms, commit_ms);
+    return true;
+}
+
+static void *colo_incoming_thread(void *opaque)
+{
+    Error *err = NULL;
+
+    colo_stats_reset(COLO_MODE_SECONDARY);
+    failover_init_state();
+    migration_set_state(colo.incoming_state, MIGRATION_STATUS_ACTIVE,
+                        MIGRATION_STATUS_COLO);
+    if (!colo_vm_start(&err) ||
+        !colo_send_message(colo.to_src, COLO_MESSAGE_CHECKPOINT_READY,
+                           &err)) {
+        goto out;
+    }
+    while (migration_incoming_in_colo_state() && !colo_quitting()) {
+        COLOMessage msg = colo_receive_message(colo.from_src, &err);
+
+        if (msg == COLO_MESSAGE__MAX) {
+            break;
+        }
+        if (msg != COLO_MESSAGE_CHECKPOINT_REQUEST) {
+            error_setg(&err, "Got unknown COLO message: %s",
+                       COLOMessage_str(msg));
+            break;
+        }
+        if (!colo_incoming_process_checkpoint(&err) ||
+            failover_request_is_active()) {
+            break;
+        }
+    }
+
+out:
+    /* Errors caused by the takeover's shutdown are only its echo. */
+    if (err && failover_get_state() != FAILOVER_STATUS_COMPLETED &&
+        !colo_quitting()) {
+        error_report_err(err);
+    } else {
+        error_free(err);
+    }
+    colo_send_exit_event(COLO_MODE_SECONDARY);
+    /* Wait for x-colo-lost-heartbeat (or the process ending). */
+    semaphore_wait(&colo.incoming_sem);
+    return NULL;
+}
+
+bool colo_incoming_start(int *state, QEMUFile *from_src, QEMUFile *to_src,
+                         Error **errp)
+{
+    bool ok;
+
+    colo_state_init();
+    if (!to_src) {
+        error_setg(errp, "COLO needs a return path to the primary");
+        return false;
+    }
+    bql_lock();
+    ok = colo_ram_cache_init(errp);
+    bql_unlock();
+    if (!ok) {
+        return false;
+    }
+    colo_channel_nodelay(from_src);
+    mutex_lock(&colo.lock);
+    colo.from_src = from_src;
+    colo.to_src = to_src;
+    mutex_unlock(&colo.lock);
+    __atomic_store_n(&colo.incoming_state, state, __ATOMIC_SEQ_CST);
+    thread_create(&colo.thread, "COLO incoming", colo_incoming_thread, NULL,
+                  THREAD_JOINABLE);
+    thread_join(&colo.thread);
+
+    mutex_lock(&colo.lock);
+    colo.from_src = NULL;
+    colo.to_src = NULL;
+    mutex_unlock(&colo.lock);
+    bql_lock();
+    colo_ram_cache_free();
+    bql_unlock();
+    return failover_get_state() == FAILOVER_STATUS_COMPLETED;
+}
+
+static void secondary_vm_do_failover(void)
+{
+    FailoverStatus old;
+
+    /* Never interrupt a checkpoint being applied: finish it first. */
+    if (colo.vmstate_loading) {
+        old = failover_set_state(FAILOVER_STATUS_ACTIVE,
+                                 FAILOVER_STATUS_RELAUNCH);
+        if (old != FAILOVER_STATUS_ACTIVE) {
+            error_report("Unknown error while do failover for secondary "
+                         "VM, old_state: %s", FailoverStatus_str(old));
+        }
+        return;
+    }
+    migration_set_state(colo.incoming_state, MIGRATION_STATUS_COLO,
+                        MIGRATION_STATUS_COMPLETED);
+    if (!vm_get_autostart()) {
+        error_report("\"-S\" qemu option will be ignored in secondary side");
+        vm_set_autostart(true);
+    }
+    /* from_src and to_src share one channel: one shutdown wakes both. */
+    mutex_lock(&colo.lock);
+    if (colo.from_src) {
+        qemu_file_shutdown(colo.from_src);
+    }
+    mutex_unlock(&colo.lock);
+    old = failover_set_state(FAILOVER_STATUS_ACTIVE,
+                             FAILOVER_STATUS_COMPLETED);
+    if (old != FAILOVER_STATUS_ACTIVE) {
+        error_report("Incorrect state (%s) while doing failover for "
+                     "secondary VM", FailoverStatus_str(old));
+        return;
+    }
+    semaphore_post(&colo.incoming_sem);
+}
+
+/* ---- both ---- */
+
+void colo_do_failover(void)
+{
+    /* The VM must not run while the sides part. */
+    if (!colo_runstate_is_stopped()) {
+        vm_stop_force_state(RUN_STATE_COLO);
+    }
+    colo.last_mode = get_colo_mode();
+    switch (colo.last_mode) {
+    case COLO_MODE_PRIMARY:
+        primary_vm_do_failover();
+        break;
+    case COLO_MODE_SECONDARY:
+        secondary_vm_do_failover();
+        break;
+    default:
+        error_report("colo_do_failover failed because the colo mode "
+                     "could not be obtained");
+        break;
+    }
+}
+
+void colo_shutdown(void)
+{
+    colo_state_init();
+    __atomic_store_n(&colo.quitting, true, __ATOMIC_SEQ_CST);
+    if (colo.ms && migration_in_colo_state()) {
+        migration_kick_threads(colo.ms);
+    }
+    mutex_lock(&colo.lock);
+    if (colo.from_src) {
+        qemu_file_shutdown(colo.from_src);
+    }
+    mutex_unlock(&colo.lock);
+    semaphore_post(&colo.checkpoint_sem);
+    semaphore_post(&colo.exit_sem);
+    semaphore_post(&colo.incoming_sem);
+    /* The outgoing migration is freed after this: forget it. */
+    __atomic_store_n(&colo.primary_state, NULL, __ATOMIC_SEQ_CST);
+    colo.ms = NULL;
+}
