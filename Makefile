@@ -9,6 +9,7 @@
 #                   (clang, build-clang/)
 # make check runs check-build, check-sanitizers, check-clang, check-fuzz.
 #   make bench      build, then run the benchmarks and print their figures
+#   make demo       build, then COLO here: checkpoints, kill -9, failover
 
 BUILD_DIR ?= build
 SAN_DIR ?= build-san
@@ -19,7 +20,7 @@ NINJA ?= ninja
 MESON_TEST_ARGS ?= --print-errorlogs
 
 .PHONY: all deps build check check-build check-sanitizers check-clang \
-	check-fuzz bench \
+	check-fuzz bench demo \
 	clean distclean
 
 all: build
@@ -78,6 +79,9 @@ check: check-build check-sanitizers check-clang check-fuzz
 
 bench: build
 	$(MESON) test -C $(BUILD_DIR) --benchmark --verbose --num-processes 1
+
+demo: build
+	python3 scripts/colo-demo.py --build-dir $(BUILD_DIR)
 
 clean:
 	-$(NINJA) -C $(BUILD_DIR) clean

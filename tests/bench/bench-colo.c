@@ -1,0 +1,500 @@
+/*
+ * What COLO costs:
+ *   - qtest pair, 512 MiB of guest RAM filled with data: D MiB of the
+ *     primary's RAM (D = 4, 16, 64, 256) are written between two
+ *     checkpoints; per checkpoint, the primary's pause (its STOP to its
+ *     RESUME event) and the whole checkpoint (the secondary's STOP, on
+ *     the request, to the primary's RESUME), then the secondary's
+ *     resident memory as a multiple of guest RAM;
+ *   - KVM pair with the dirtier guest (which rewrites all its memory
+ *     continuously) at x-checkpoint-delay 1000 and 100 ms: the same two
+ *     times and how fast the guest still runs, then the failover time,
+ *     from x-colo-lost-heartbeat to the first new 'B' of the guest on
+ *     the secondary.  Skipped, with the reason, where /dev/kvm cannot be
+ *     used.
+ * The times come from the timestamps of the QMP events (microseconds,
+ * one host clock for both processes); query-migrate's own figure (whole
+ * milliseconds) is printed next to them.  One figure per line.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "kvm-test.h"
+#include "migration-helpers.h"
+#include "qtest-client.h"
+#include "serial-test.h"
+
+#define QT_RAM_MIB 512
+#define KVM_RAM_MIB 128
+/* Checkpoints measured per figure; more at a short delay. */
+#define CHECKPOINTS 5
+#define CHECKPOINTS_MAX 20
+#define EVENT_TIMEOUT_MS (2 * QMPTEST_TIMEOUT_MS)
+
+static const unsigned dirty_mib[] = { 4, 16, 64, 256 };
+
+typedef struct Pair {
+    QmpTestProc *pri, *sec;
+    QtestClient *pri_qt, *sec_qt;
+    /* Connections opened once COLO runs: they see only its events. */
+    QmpTestClient *pc, *sc;
+} Pair;
+
+/* One checkpoint, seen through the STOP/RESUME events of both sides. */
+typedef struct Checkpoint {
+    double pri_stop, pri_resume;    /* seconds, host clock */
+    double sec_stop, sec_resume;
+} Checkpoint;
+
+typedef struct Series {
+    unsigned n;                     /* checkpoints measured */
+    /* primary STOP -> RESUME */
+    double pause_ms[CHECKPOINTS_MAX];
+    /* secondary STOP -> primary RESUME */
+    double total_ms[CHECKPOINTS_MAX];
+    int64_t reported_ms;            /* query-migrate last-pause-time */
+} Series;
+
+/* ---- events and queries ---- */
+
+static double event_time(json_t *ev)
+{
+    json_t *ts = json_object_get(ev, "timestamp");
+
+    return json_integer_value(json_object_get(ts, "seconds")) +
+           json_integer_value(json_object_get(ts, "microseconds")) / 1e6;
+}
+
+/* The pair being measured, for a quick diagnosis when COLO breaks. */
+static Pair *current;
+
+/* Fail at once, with the VMs' stderr, when either side has left COLO. */
+static void check_still_colo(void)
+{
+    QmpTestClient *c[2] = { current->pc, current->sc };
+    QmpTestProc *vm[2] = { current->pri, current->sec };
+
+    for (unsigned i = 0; i < 2; i++) {
+        qmptest_auto_json json_t *ev = qmptest_wait_event(c[i], "COLO_EXIT",
+                                                          0);
+
+        if (ev || qmptest_exited(vm[i])) {
+            g_printerr("primary stderr:\n%s\nsecondary stderr:\n%s\n",
+                       qmptest_stderr(current->pri),
+                       qmptest_stderr(current->sec));
+            bench_fail("the %s left COLO", i ? "secondary" : "primary");
+        }
+    }
+}
+
+static double wait_event_time(QmpTestClient *c, const char *who,
+                              const char *name)
+{
+    int64_t deadline = qmptest_deadline(EVENT_TIMEOUT_MS);
+
+    for (;;) {
+        /* Slices, so that a broken pair is noticed within seconds. */
+        qmptest_auto_json json_t *ev = qmptest_wait_event(c, name, 5000);
+
+        if (ev) {
+            return event_time(ev);
+        }
+        check_still_colo();
+        if (g_get_monotonic_time() >= deadline) {
+            bench_fail("%s: no %s event", who, name);
+        }
+    }
+}
+
+/*
+ * The next STOP and the RESUME after it.  A RESUME older than the STOP
+ * ends a pause whose STOP came before the connection was opened.
+ */
+static void wait_pause(QmpTestClient *c, const char *who, double *stop,
+                       double *resume)
+{
+    *stop = wait_event_time(c, who, "STOP");
+    do {
+        *resume = wait_event_time(c, who, "RESUME");
+    } while (*resume < *stop);
+}
+
+static Checkpoint wait_checkpoint(Pair *p)
+{
+    Checkpoint k;
+
+    wait_pause(p->pc, "primary", &k.pri_stop, &k.pri_resume);
+    /* The secondary stops first and resumes first for each checkpoint. */
+    do {
+        wait_pause(p->sc, "secondary", &k.sec_stop, &k.sec_resume);
+    } while (k.sec_resume < k.pri_stop);
+    if (k.sec_stop > k.pri_resume) {
+        bench_fail("secondary paused at %.6f, after the primary's "
+                   "checkpoint ended at %.6f", k.sec_stop, k.pri_resume);
+    }
+    return k;
+}
+
+static json_t *query_colo(QmpTestClient *c)
+{
+    qmptest_auto_json json_t *r = qmptest_cmd(c, "{'execute': "
+                                              "'query-migrate'}");
+    json_t *info = qmptest_return(r);
+    json_t *colo = json_object_get(info, "colo");
+
+    if (!json_is_object(colo)) {
+        bench_fail("query-migrate has no colo object");
+    }
+    return json_incref(colo);
+}
+
+static int64_t colo_int(json_t *colo, const char *key)
+{
+    return json_integer_value(json_object_get(colo, key));
+}
+
+/*
+ * query-migrate's colo object once checkpoint-count reaches @count: the
+ * primary counts a checkpoint just after its RESUME event, so the last
+ * one may lag behind the event by a moment.
+ */
+static json_t *wait_count(Pair *p, int64_t count)
+{
+    int64_t deadline = qmptest_deadline(QMPTEST_TIMEOUT_MS);
+
+    for (;;) {
+        json_t *colo = query_colo(p->pc);
+
+        if (colo_int(colo, "checkpoint-count") >= count) {
+            return colo;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            bench_fail("checkpoint-count stays at %" PRId64 ", expected %"
+                       PRId64, colo_int(colo, "checkpoint-count"), count);
+        }
+        json_decref(colo);
+        g_usleep(10 * 1000);
+    }
+}
+
+static void set_param(QmpTestProc *vm, const char *name, uint64_t v)
+{
+    if (!migtest_set_parameter(vm, name, v)) {
+        bench_fail("migrate-set-parameters %s %" PRIu64, name, v);
+    }
+}
+
+/* kB of a /proc/PID/status line ("VmRSS", "RssAnon", ...), or 0. */
+static uint64_t status_kib(pid_t pid, const char *key)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", (int)pid);
+    g_autofree char *text = NULL;
+    g_autofree char *needle = g_strdup_printf("\n%s:", key);
+    const char *line;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        bench_fail("cannot read %s", path);
+    }
+    line = strstr(text, needle);
+    return line ? g_ascii_strtoull(line + strlen(needle), NULL, 10) : 0;
+}
+
+static void report_rss(const char *what, pid_t pid, unsigned ram_mib)
+{
+    double rss = status_kib(pid, "VmRSS") / 1024.0;
+
+    printf("colo, %s: secondary VmRSS %.0f MiB = %.2f x guest RAM "
+           "(RssAnon %.0f MiB, RssShmem %.0f MiB, guest RAM %u MiB)\n",
+           what, rss, rss / ram_mib, status_kib(pid, "RssAnon") / 1024.0,
+           status_kib(pid, "RssShmem") / 1024.0, ram_mib);
+}
+
+/* ---- the pair ---- */
+
+static void enter_colo(Pair *p, const char *uri, uint64_t delay_ms)
+{
+    if (!migtest_set_capability(p->sec, "x-colo", true) ||
+        !migtest_set_capability(p->pri, "x-colo", true)) {
+        bench_fail("x-colo capability");
+    }
+    set_param(p->pri, "max-bandwidth", MIGTEST_BANDWIDTH_UNLIMITED);
+    set_param(p->pri, "downtime-limit", 2000);
+    set_param(p->pri, "x-checkpoint-delay", delay_ms);
+    if (!migtest_incoming(p->sec, uri) || !migtest_migrate(p->pri, uri)) {
+        bench_fail("migrate");
+    }
+    if (!migtest_wait_status(p->pri, "colo", MIGTEST_TIMEOUT_MS) ||
+        !migtest_wait_status(p->sec, "colo", MIGTEST_TIMEOUT_MS)) {
+        bench_fail("the pair did not reach COLO");
+    }
+    p->pc = qmptest_connect(p->pri, NULL, true);
+    p->sc = qmptest_connect(p->sec, NULL, true);
+    if (!p->pc || !p->sc) {
+        bench_fail("second QMP connection");
+    }
+    current = p;
+}
+
+static void pair_end(Pair *p)
+{
+    qtest_client_free(p->pri_qt);
+    qtest_client_free(p->sec_qt);
+    /* quit during COLO must work; the processes are reaped either way. */
+    if (p->pri && !qmptest_exited(p->pri) &&
+        qmptest_quit(p->pri, QMPTEST_TIMEOUT_MS) != 0) {
+        bench_fail("the primary did not quit cleanly");
+    }
+    if (qmptest_quit(p->sec, QMPTEST_TIMEOUT_MS) != 0) {
+        bench_fail("the secondary did not quit cleanly");
+    }
+    qmptest_free(p->pri);
+    qmptest_free(p->sec);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* "median M ms (min A, max B of N)" */
+static char *describe(const double *v, unsigned n)
+{
+    g_autofree double *s = g_memdup2(v, n * sizeof(*v));
+
+    qsort(s, n, sizeof(*s), cmp_double);
+    return g_strdup_printf("%.3f ms (median of %u; min %.3f, max %.3f)",
+                           s[n / 2], n, s[0], s[n - 1]);
+}
+
+static void report_series(const char *what, const Series *s)
+{
+    g_autofree char *pause = describe(s->pause_ms, s->n);
+    g_autofree char *total = describe(s->total_ms, s->n);
+
+    printf("colo, %s: primary pause %s; query-migrate last-pause-time "
+           "%" PRId64 " ms\n", what, pause, s->reported_ms);
+    printf("colo, %s: checkpoint time %s, secondary stop to primary "
+           "resume\n", what, total);
+}
+
+/*
+ * Measure @n checkpoints; @between runs after each one (to dirty memory
+ * for the next).
+ */
+static Series measure(Pair *p, unsigned n,
+                      void (*between)(Pair *, unsigned), unsigned arg)
+{
+    qmptest_auto_json json_t *before = NULL;
+    qmptest_auto_json json_t *after = NULL;
+    Series s;
+    Checkpoint k;
+
+    /*
+     * Start right after a checkpoint, so the first one measured carries
+     * everything @between wrote.
+     */
+    k = wait_checkpoint(p);
+    if (between) {
+        between(p, arg);
+    }
+    g_assert(n > 0 && n <= CHECKPOINTS_MAX);
+    s.n = n;
+    before = query_colo(p->pc);
+    for (unsigned i = 0; i < n; i++) {
+        k = wait_checkpoint(p);
+        if (between) {
+            between(p, arg);
+        }
+        s.pause_ms[i] = (k.pri_resume - k.pri_stop) * 1e3;
+        s.total_ms[i] = (k.pri_resume - k.sec_stop) * 1e3;
+    }
+    after = wait_count(p, colo_int(before, "checkpoint-count") + n);
+    s.reported_ms = colo_int(after, "last-pause-time");
+    return s;
+}
+
+/* ---- qtest: D MiB between checkpoints ---- */
+
+static void dirty(Pair *p, unsigned mib)
+{
+    static uint8_t fill;
+
+    /* A new non-zero byte each time: every page is sent whole. */
+    fill = fill % 254 + 1;
+    if (!qtest_memset(p->pri_qt, 0, fill, (uint64_t)mib * BENCH_MIB)) {
+        bench_fail("qtest memset of %u MiB", mib);
+    }
+}
+
+static void run_qtest(void)
+{
+    g_autofree char *args = g_strdup_printf("-m %uM", QT_RAM_MIB);
+    g_autofree char *uri = NULL;
+    Pair p = { 0 };
+
+    p.sec = migtest_start_dest_qtest(args, "defer", &p.sec_qt);
+    p.pri = migtest_start_source_qtest(args, &p.pri_qt);
+    if (!p.sec || !p.pri) {
+        bench_fail("starting a qtest pair with %s", args);
+    }
+    /* Every page in use, as in a guest that has run for a while. */
+    if (!migtest_fill_ram(p.pri_qt, (uint64_t)QT_RAM_MIB * BENCH_MIB, 3)) {
+        bench_fail("filling guest RAM");
+    }
+    uri = migtest_unix_uri(p.sec);
+    enter_colo(&p, uri, 1000);
+    report_rss("qtest 512 MiB, entering COLO", qmptest_pid(p.sec),
+               QT_RAM_MIB);
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(dirty_mib); i++) {
+        unsigned d = dirty_mib[i];
+        /* Room to write D MiB and send them before the next one. */
+        uint64_t delay = 1000 + 8 * d;
+        g_autofree char *what = g_strdup_printf("qtest %u MiB, dirty %u MiB "
+                                                "between checkpoints",
+                                                QT_RAM_MIB, d);
+        Series s;
+
+        set_param(p.pri, "x-checkpoint-delay", delay);
+        s = measure(&p, CHECKPOINTS, dirty, d);
+        report_series(what, &s);
+    }
+    report_rss("qtest 512 MiB, after the checkpoints", qmptest_pid(p.sec),
+               QT_RAM_MIB);
+    pair_end(&p);
+}
+
+/* ---- KVM: the dirtier ---- */
+
+/* For scale: the guest's passes per second before COLO. */
+static void guest_speed_alone(Pair *p)
+{
+    unsigned b0 = serial_count_char(p->pri, 'B');
+    double t0 = bench_now();
+
+    if (!serial_wait_char_count(p->pri, 'B', b0 + 20, EVENT_TIMEOUT_MS)) {
+        bench_fail("the dirtier stopped printing");
+    }
+    printf("colo, kvm dirtier %u MiB, no COLO: guest passes %.1f per "
+           "second (20 in %.2f s)\n", KVM_RAM_MIB,
+           20 / (bench_now() - t0), bench_now() - t0);
+}
+
+static void run_kvm_delay(Pair *p, uint64_t delay)
+{
+    g_autofree char *what = g_strdup_printf("kvm dirtier %u MiB, "
+                                            "x-checkpoint-delay %" PRIu64
+                                            " ms", KVM_RAM_MIB, delay);
+    unsigned b0, passes;
+    double t0, secs;
+    Series s;
+
+    set_param(p->pri, "x-checkpoint-delay", delay);
+    b0 = serial_count_char(p->pri, 'B');
+    t0 = bench_now();
+    s = measure(p, delay < 500 ? CHECKPOINTS_MAX : CHECKPOINTS, NULL, 0);
+    secs = bench_now() - t0;
+    passes = serial_count_char(p->pri, 'B') - b0;
+    report_series(what, &s);
+    printf("colo, %s: guest passes %.1f per second on the primary "
+           "(%u in %.2f s)\n", what, passes / secs, passes, secs);
+}
+
+/*
+ * kill -9 the primary, then fail over to the secondary: the time from
+ * x-colo-lost-heartbeat to the secondary's RESUME (the guest restarted
+ * from the last checkpoint) and to the first 'B' the guest prints after
+ * it.  That 'B' comes at the end of a pass over guest memory, so the
+ * pass time is printed too.
+ */
+static void kvm_failover(Pair *p)
+{
+    qmptest_auto_json json_t *exit_ev = NULL;
+    qmptest_auto_json json_t *reply = NULL;
+    qmptest_auto_json json_t *resume = NULL;
+    double t0, wall0, t_b, t_more;
+    unsigned b;
+
+    qmptest_kill(p->pri);
+    /* The secondary notices the loss first: its COLO loop fails. */
+    exit_ev = qmptest_wait_event(p->sc, "COLO_EXIT", EVENT_TIMEOUT_MS);
+    if (!exit_ev) {
+        bench_fail("no COLO_EXIT on the secondary after the primary died");
+    }
+    wall0 = g_get_real_time() / 1e6;
+    t0 = bench_now();
+    reply = qmptest_cmd(p->sc, "{'execute': 'x-colo-lost-heartbeat'}");
+    if (!qmptest_return(reply)) {
+        bench_fail("x-colo-lost-heartbeat: %s", qmptest_error_desc(reply));
+    }
+    resume = qmptest_wait_event(p->sc, "RESUME", EVENT_TIMEOUT_MS);
+    if (!resume) {
+        bench_fail("the secondary's guest did not resume");
+    }
+    b = serial_count_char(p->sec, 'B');
+    if (!serial_wait_char_count(p->sec, 'B', b + 1, EVENT_TIMEOUT_MS)) {
+        bench_fail("no new 'B' on the secondary after the failover");
+    }
+    t_b = bench_now();
+    if (!serial_wait_char_count(p->sec, 'B', b + 4, EVENT_TIMEOUT_MS)) {
+        bench_fail("the guest on the secondary stopped printing");
+    }
+    t_more = bench_now();
+    printf("colo, kvm dirtier %u MiB: failover, x-colo-lost-heartbeat to "
+           "RESUME on the secondary: %.1f ms\n", KVM_RAM_MIB,
+           (event_time(resume) - wall0) * 1e3);
+    printf("colo, kvm dirtier %u MiB: failover, x-colo-lost-heartbeat to "
+           "the secondary's first new 'B': %.1f ms (one pass of the guest "
+           "takes %.1f ms)\n", KVM_RAM_MIB, (t_b - t0) * 1e3,
+           (t_more - t_b) / 3 * 1e3);
+}
+
+static void run_kvm(void)
+{
+    const char *dir = g_getenv("COLO_GUEST_DIR");
+    g_autofree char *why = NULL;
+    g_autofree char *pargs = NULL;
+    g_autofree char *sargs = NULL;
+    g_autofree char *uri = NULL;
+    Pair p = { 0 };
+
+    if (!kvm_test_usable(&why)) {
+        printf("colo, kvm: skipped: %s\n", why);
+        return;
+    }
+    if (!dir) {
+        bench_fail("COLO_GUEST_DIR is not set");
+    }
+    sargs = g_strdup_printf("-accel kvm -m %uM -serial stdio", KVM_RAM_MIB);
+    pargs = g_strdup_printf("%s -kernel %s/dirtier.elf", sargs, dir);
+    p.sec = migtest_start_dest(sargs, "defer");
+    p.pri = migtest_start_source(pargs);
+    if (!p.sec || !p.pri) {
+        bench_fail("starting a KVM pair with %s", pargs);
+    }
+    if (!serial_wait_char_count(p.pri, 'B', 1, EVENT_TIMEOUT_MS)) {
+        bench_fail("the dirtier did not start");
+    }
+    guest_speed_alone(&p);
+    uri = migtest_unix_uri(p.sec);
+    enter_colo(&p, uri, 1000);
+    run_kvm_delay(&p, 1000);
+    run_kvm_delay(&p, 100);
+    report_rss("kvm dirtier 128 MiB", qmptest_pid(p.sec), KVM_RAM_MIB);
+    kvm_failover(&p);
+    pair_end(&p);
+}
+
+int main(void)
+{
+    run_qtest();
+    run_kvm();
+    return 0;
+}
