@@ -11,7 +11,6 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -295,24 +294,10 @@ static bool socket_wait_client(SocketChardev *s, int abort_fd, Error **errp)
     info_report("waiting for connection on: disconnected:%s,server=on",
                 s->desc);
     while (s->fd < 0) {
-        struct pollfd pfd[2] = {
-            { .fd = s->listen_fd, .events = POLLIN },
-            { .fd = abort_fd, .events = POLLIN },
-        };
-
-        if (poll(pfd, abort_fd >= 0 ? 2 : 1, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            error_setg_errno(errp, errno, "poll failed");
+        if (socket_wait_readable(s->listen_fd, abort_fd, errp) <= 0) {
             return false;
         }
-        if (abort_fd >= 0 && pfd[1].revents) {
-            return false;
-        }
-        if (pfd[0].revents) {
-            socket_accept_one(s);
-        }
+        socket_accept_one(s);
     }
     return true;
 }

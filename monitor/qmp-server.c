@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -162,24 +161,10 @@ static bool listener_wait(QmpListener *l, int abort_fd, Error **errp)
 {
     info_report("waiting for connection on: %s,server=on", l->desc);
     while (l->accepted == 0) {
-        struct pollfd pfd[2] = {
-            { .fd = l->fd, .events = POLLIN },
-            { .fd = abort_fd, .events = POLLIN },
-        };
-
-        if (poll(pfd, abort_fd >= 0 ? 2 : 1, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            error_setg_errno(errp, errno, "poll failed");
+        if (socket_wait_readable(l->fd, abort_fd, errp) <= 0) {
             return false;
         }
-        if (abort_fd >= 0 && pfd[1].revents) {
-            return false;
-        }
-        if (pfd[0].revents) {
-            listener_accept_one(l);
-        }
+        listener_accept_one(l);
     }
     return true;
 }

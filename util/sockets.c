@@ -471,3 +471,27 @@ void socket_file_remove(const SockAddr *addr, SocketFile *file)
     }
     file->owned = false;
 }
+
+int socket_wait_readable(int fd, int abort_fd, Error **errp)
+{
+    struct pollfd pfd[2] = {
+        { .fd = fd, .events = POLLIN },
+        { .fd = abort_fd, .events = POLLIN },
+    };
+
+    for (;;) {
+        if (poll(pfd, abort_fd >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            error_setg_errno(errp, errno, "poll failed");
+            return -1;
+        }
+        if (abort_fd >= 0 && pfd[1].revents) {
+            return 0;
+        }
+        if (pfd[0].revents) {
+            return 1;
+        }
+    }
+}

@@ -76,4 +76,11 @@ int socket_listen_owned(const SockAddr *addr, int backlog, SocketFile *file,
 /* Remove the file recorded in @file if it is still ours; forget it. */
 void socket_file_remove(const SockAddr *addr, SocketFile *file);
 
+/*
+ * Block until @fd is readable (1) or @abort_fd, if >= 0, is (0); -1 with
+ * @errp set if poll() fails.  For servers that must wait for a first
+ * client before anything else runs (wait=on).
+ */
+int socket_wait_readable(int fd, int abort_fd, Error **errp);
+
 #endif /* UTIL_SOCKETS_H */
