@@ -274,7 +274,7 @@ static const char *const mig_cmd_names[MIG_CMD_MAX] = {
     [MIG_CMD_RECV_BITMAP] = "RECV_BITMAP",
 };
 
-/* Payload length of the commands we implement; -1: not implemented. */
+/* Payload length of the commands we accept; -1: any other is refused. */
 static int loadvm_command_len(unsigned cmd)
 {
     switch (cmd) {
