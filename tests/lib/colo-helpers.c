@@ -141,6 +141,16 @@ int64_t colo_checkpoint_count(QmpTestProc *vm)
     return json_is_integer(count) ? json_integer_value(count) : -1;
 }
 
+/* For a test that gives up: what the process says about itself. */
+static void colo_dump_state(QmpTestProc *vm)
+{
+    qmptest_auto_json json_t *info = migtest_query(vm);
+    g_autofree char *text = info ? json_dumps(info, JSON_COMPACT) : NULL;
+
+    g_printerr("colo: query-migrate: %s\n", text ? text : "(no answer)");
+    g_printerr("colo: its stderr:\n%s\n", qmptest_stderr(vm));
+}
+
 bool colo_wait_checkpoints(QmpTestProc *vm, int64_t count, int timeout_ms)
 {
     int64_t deadline = qmptest_deadline(timeout_ms);
@@ -160,6 +170,7 @@ bool colo_wait_checkpoints(QmpTestProc *vm, int64_t count, int timeout_ms)
     }
     g_printerr("colo: %" PRId64 " checkpoints, expected %" PRId64 "\n",
                now, count);
+    colo_dump_state(vm);
     return false;
 }
 
