@@ -16,7 +16,10 @@
 
 #include "hw/serial.h"
 #include "migration/vmstate.h"
+#include "system/device.h"
+#include "system/fdt.h"
 #include "system/ioport.h"
+#include "system/machine.h"
 #include "system/runstate.h"
 #include "trace/trace.h"
 
@@ -522,3 +525,41 @@ const VMStateDescription vmstate_serial = {
         NULL
     },
 };
+
+/* The machine's UART: COM1, on the backend of -serial. */
+
+#define SERIAL_CLOCK_HZ 1843200
+#define SERIAL_FDT_NODE "serial@3f8"
+
+static bool serial_device_realize(MachineState *ms, void **state,
+                                  Error **errp)
+{
+    SerialState *s = serial_isa_init(SERIAL_ISA_BASE, ms->serial_chr, errp);
+
+    *state = s;
+    return s != NULL;
+}
+
+static void serial_device_unrealize(void *state)
+{
+    serial_free(state);
+}
+
+static void serial_fdt_describe(FdtBuilder *b)
+{
+    fdt_builder_begin(b, SERIAL_FDT_NODE);
+    fdt_builder_string(b, "compatible", "ns16550a");
+    fdt_builder_reg64(b, SERIAL_ISA_BASE, SERIAL_ISA_NR_PORTS);
+    fdt_builder_cell(b, "clock-frequency", SERIAL_CLOCK_HZ);
+    fdt_builder_end(b);
+    fdt_builder_set_stdout(b, "/" SERIAL_FDT_NODE);
+}
+
+static const DeviceClass serial_device = {
+    .name = "isa-serial",
+    .realize = serial_device_realize,
+    .unrealize = serial_device_unrealize,
+    .vmsd = &vmstate_serial,
+    .fdt_describe = serial_fdt_describe,
+};
+device_init(serial_device)

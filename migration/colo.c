@@ -51,10 +51,10 @@
 #include "migration/savevm.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
-#include "system/bql.h"
 #include "system/runstate.h"
 #include "system/shutdown.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/error-report.h"
 #include "util/thread.h"
 

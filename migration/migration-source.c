@@ -26,11 +26,11 @@
 #include "migration/ram.h"
 #include "migration/savevm.h"
 #include "qapi/qapi-events.h"
-#include "system/bql.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
 #include "system/shutdown.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/error-report.h"
 #include "util/sockets.h"
 

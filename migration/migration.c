@@ -19,11 +19,11 @@
 #include "migration/ram.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
-#include "system/bql.h"
 #include "system/cpus.h"
 #include "system/ram.h"
 #include "system/runstate.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/error-report.h"
 #include "util/main-loop.h"
 #include "util/sockets.h"
@@ -414,6 +414,8 @@ void migration_init(void)
     s->expected_downtime = MIGRATE_DEFAULT_DOWNTIME_LIMIT_MS;
     migrate_options_reset();
     migration_current = s;
+    /* Before the machine: "ram" is the stream's first section. */
+    ram_mig_init();
 }
 
 void migration_shutdown(void)
@@ -434,6 +436,7 @@ void migration_shutdown(void)
         s->thread_created = false;
     }
     migration_incoming_shutdown();
+    ram_mig_cleanup();
     bh_delete(s->cleanup_bh);
     semaphore_destroy(&s->wake);
     semaphore_destroy(&s->rp_done);

@@ -23,11 +23,11 @@
 #include "migration/options.h"
 #include "migration/register.h"
 #include "ram-internal.h"
-#include "system/bql.h"
 #include "system/cpus.h"
 #include "system/ram.h"
 #include "system/runstate.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/buffer-is-zero.h"
 #include "util/main-loop.h"
 

@@ -21,8 +21,9 @@
 #include "migration/migration.h"
 #include "migration/qemu-file.h"
 #include "migration/savevm-int.h"
-#include "system/bql.h"
+#include "migration/savevm.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 
 /* 0, or the file's error as an Error prefixed with what was read. */
 static int loadvm_check_file(QEMUFile *f, Error **errp, const char *fmt,
@@ -288,11 +289,26 @@ static int loadvm_command_len(unsigned cmd)
     }
 }
 
+static const LoadvmCommandOps loadvm_incoming_command_ops = {
+    .open_return_path = migration_incoming_open_return_path,
+    .send_pong = migration_incoming_send_pong,
+    .enable_colo = migration_incoming_enable_colo,
+};
+
+/* Set before any load; read by the load thread only. */
+static const LoadvmCommandOps *loadvm_command_ops =
+    &loadvm_incoming_command_ops;
+
+void qemu_loadvm_set_command_ops(const LoadvmCommandOps *ops)
+{
+    loadvm_command_ops = ops ? ops : &loadvm_incoming_command_ops;
+}
+
 static int loadvm_open_return_path(Error **errp)
 {
     Error *err = NULL;
 
-    if (!migration_incoming_open_return_path(&err)) {
+    if (!loadvm_command_ops->open_return_path(&err)) {
         if (err) {
             error_propagate_prepend(errp, err, "CMD_OPEN_RETURN_PATH "
                                     "failed: ");
@@ -342,10 +358,10 @@ static int loadvm_process_command(QEMUFile *f, Error **errp)
             return ret;
         }
         trace_loadvm_process_command_ping(value);
-        migration_incoming_send_pong(value);
+        loadvm_command_ops->send_pong(value);
         return 0;
     default:
-        migration_incoming_enable_colo();
+        loadvm_command_ops->enable_colo();
         return 0;
     }
 }

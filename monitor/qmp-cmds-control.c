@@ -1,6 +1,7 @@
 /*
  * Handlers of the protocol's own commands: qmp_capabilities,
- * query-version, query-commands and quit.
+ * query-version and query-commands (quit is a run-state command:
+ * system/qmp-cmds-runstate.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -10,7 +11,6 @@
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/util.h"
-#include "system/shutdown.h"
 
 void qmp_qmp_capabilities(QMPCapabilityList *enable, Error **errp)
 {
@@ -72,13 +72,4 @@ CommandInfoList *qmp_query_commands(Error **errp)
 
     qmp_for_each_command(monitor_qmp_commands(), query_commands_add, &list);
     return list;
-}
-
-void qmp_quit(Error **errp)
-{
-    /*
-     * Only a request: the SHUTDOWN event goes out now, the reply right
-     * after it, and the main loop stops once this command has returned.
-     */
-    system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
 }

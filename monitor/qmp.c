@@ -66,13 +66,16 @@ static void reap_dead_sessions(void *opaque)
     }
 }
 
-void monitor_init_qmp(void)
+static void monitor_qmp_emit(int event, json_t *event_obj);
+
+void monitor_init_qmp(void (*init_marshal)(QmpCommandList *cmds))
 {
     const QmpCommand *cap;
 
     g_assert(!qmp_state.commands);
     qmp_state.commands = qmp_command_list_new();
-    qmp_init_marshal(qmp_state.commands);
+    init_marshal(qmp_state.commands);
+    qapi_event_set_emitter(monitor_qmp_emit);
 
     /*
      * Before negotiation only qmp_capabilities exists, so that every
@@ -346,7 +349,7 @@ MonitorQMP *monitor_qmp_session_new(int fd, const char *peer)
     return mon;
 }
 
-void qapi_event_emit(QAPIEvent event, json_t *event_obj)
+static void monitor_qmp_emit(int event, json_t *event_obj)
 {
     g_autofree char *text = qmp_to_text(event_obj);
     GList *next;
@@ -418,6 +421,7 @@ void monitor_cleanup(void)
         bh_delete(qmp_state.reaper);
         qmp_state.reaper = NULL;
     }
+    qapi_event_set_emitter(NULL);
     qmp_command_list_free(qmp_state.cap_commands);
     qmp_command_list_free(qmp_state.commands);
     qmp_state.cap_commands = qmp_state.commands = NULL;

@@ -1,10 +1,12 @@
 /*
- * The envelope of a QMP event.
+ * The envelope of a QMP event, and where events go: the layers that
+ * emit them sit below the QMP server, so it registers itself here.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <sys/time.h>
 
+#include "qapi/qapi-events.h"
 #include "qapi/qmp-dispatch.h"
 
 json_t *qmp_event_build_dict(const char *name)
@@ -19,4 +21,18 @@ json_t *qmp_event_build_dict(const char *name)
                      "seconds", (json_int_t)tv.tv_sec,
                      "microseconds", (json_int_t)tv.tv_usec,
                      "event", name);
+}
+
+static QAPIEventEmitter *event_emitter;
+
+void qapi_event_set_emitter(QAPIEventEmitter *emitter)
+{
+    event_emitter = emitter;
+}
+
+void qapi_event_emit(QAPIEvent event, json_t *event_obj)
+{
+    if (event_emitter) {
+        event_emitter(event, event_obj);
+    }
 }

@@ -10,10 +10,10 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "system/accel.h"
-#include "system/bql.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/error-report.h"
 #include "util/main-loop.h"
 

@@ -12,28 +12,22 @@
 #include <inttypes.h>
 #include <libfdt.h>
 
-#include "hw/debug-exit.h"
-#include "hw/serial.h"
 #include "system/cpus.h"
+#include "system/device.h"
 #include "system/fdt.h"
 #include "system/machine.h"
 #include "trace/trace.h"
-
-#define FDT_SERIAL_CLOCK_HZ 1843200
-
-/* Node names; stdout-path must name the serial node exactly. */
-#define FDT_SERIAL_NODE "serial@3f8"
-#define FDT_DEBUG_EXIT_NODE "isa-debug-exit@501"
 
 /*
  * The tree is written sequentially, nodes in the order they appear.
  * libfdt calls return a negative error code; the first one ends the
  * build and later calls are skipped, so each step needs no check.
  */
-typedef struct FdtBuilder {
+struct FdtBuilder {
     void *fdt;
     int err;
-} FdtBuilder;
+    const char *stdout_path;    /* for /chosen, set by the console */
+};
 
 static void fdt_step(FdtBuilder *b, int ret)
 {
@@ -42,37 +36,35 @@ static void fdt_step(FdtBuilder *b, int ret)
     }
 }
 
-static void fdt_begin(FdtBuilder *b, const char *name)
+void fdt_builder_begin(FdtBuilder *b, const char *name)
 {
     if (!b->err) {
         fdt_step(b, fdt_begin_node(b->fdt, name));
     }
 }
 
-static void fdt_end(FdtBuilder *b)
+void fdt_builder_end(FdtBuilder *b)
 {
     if (!b->err) {
         fdt_step(b, fdt_end_node(b->fdt));
     }
 }
 
-static void fdt_prop_string(FdtBuilder *b, const char *name,
-                            const char *val)
+void fdt_builder_string(FdtBuilder *b, const char *name, const char *val)
 {
     if (!b->err) {
         fdt_step(b, fdt_property_string(b->fdt, name, val));
     }
 }
 
-static void fdt_prop_cell(FdtBuilder *b, const char *name, uint32_t val)
+void fdt_builder_cell(FdtBuilder *b, const char *name, uint32_t val)
 {
     if (!b->err) {
         fdt_step(b, fdt_property_cell(b->fdt, name, val));
     }
 }
 
-/* A reg of one (address, size) pair in the root's 2 + 2 cells. */
-static void fdt_prop_reg64(FdtBuilder *b, uint64_t addr, uint64_t size)
+void fdt_builder_reg64(FdtBuilder *b, uint64_t addr, uint64_t size)
 {
     fdt64_t reg[2] = { cpu_to_fdt64(addr), cpu_to_fdt64(size) };
 
@@ -83,58 +75,55 @@ static void fdt_prop_reg64(FdtBuilder *b, uint64_t addr, uint64_t size)
 
 static void fdt_add_memory(FdtBuilder *b, uint64_t ram_size)
 {
-    fdt_begin(b, "memory@0");
-    fdt_prop_string(b, "device_type", "memory");
-    fdt_prop_reg64(b, 0, ram_size);
-    fdt_end(b);
+    fdt_builder_begin(b, "memory@0");
+    fdt_builder_string(b, "device_type", "memory");
+    fdt_builder_reg64(b, 0, ram_size);
+    fdt_builder_end(b);
 }
 
 static void fdt_add_cpus(FdtBuilder *b, unsigned smp)
 {
-    fdt_begin(b, "cpus");
-    fdt_prop_cell(b, "#address-cells", 1);
-    fdt_prop_cell(b, "#size-cells", 0);
+    fdt_builder_begin(b, "cpus");
+    fdt_builder_cell(b, "#address-cells", 1);
+    fdt_builder_cell(b, "#size-cells", 0);
     for (unsigned i = 0; i < smp; i++) {
         g_autofree char *name = g_strdup_printf("cpu@%u", i);
 
-        fdt_begin(b, name);
-        fdt_prop_string(b, "device_type", "cpu");
-        fdt_prop_cell(b, "reg", i);
-        fdt_end(b);
+        fdt_builder_begin(b, name);
+        fdt_builder_string(b, "device_type", "cpu");
+        fdt_builder_cell(b, "reg", i);
+        fdt_builder_end(b);
     }
-    fdt_end(b);
+    fdt_builder_end(b);
+}
+
+void fdt_builder_set_stdout(FdtBuilder *b, const char *path)
+{
+    b->stdout_path = path;
 }
 
 static void fdt_add_devices(FdtBuilder *b)
 {
-    fdt_begin(b, FDT_SERIAL_NODE);
-    fdt_prop_string(b, "compatible", "ns16550a");
-    fdt_prop_reg64(b, SERIAL_ISA_BASE, SERIAL_ISA_NR_PORTS);
-    fdt_prop_cell(b, "clock-frequency", FDT_SERIAL_CLOCK_HZ);
-    fdt_end(b);
-
-    fdt_begin(b, FDT_DEBUG_EXIT_NODE);
-    fdt_prop_string(b, "compatible", "qemu,isa-debug-exit");
-    fdt_prop_reg64(b, DEBUG_EXIT_IOBASE, DEBUG_EXIT_IOSIZE);
-    fdt_end(b);
-
-    fdt_begin(b, "chosen");
-    fdt_prop_string(b, "stdout-path", "/" FDT_SERIAL_NODE);
-    fdt_end(b);
+    devices_fdt_describe(b);
+    if (b->stdout_path) {
+        fdt_builder_begin(b, "chosen");
+        fdt_builder_string(b, "stdout-path", b->stdout_path);
+        fdt_builder_end(b);
+    }
 }
 
 static void fdt_add_tree(FdtBuilder *b, const MachineState *ms)
 {
     fdt_step(b, fdt_finish_reservemap(b->fdt));
-    fdt_begin(b, "");
-    fdt_prop_string(b, "compatible", "colo-vm,colo-x86");
-    fdt_prop_string(b, "model", "colo-vm colo-x86");
-    fdt_prop_cell(b, "#address-cells", 2);
-    fdt_prop_cell(b, "#size-cells", 2);
+    fdt_builder_begin(b, "");
+    fdt_builder_string(b, "compatible", "colo-vm,colo-x86");
+    fdt_builder_string(b, "model", "colo-vm colo-x86");
+    fdt_builder_cell(b, "#address-cells", 2);
+    fdt_builder_cell(b, "#size-cells", 2);
     fdt_add_memory(b, ms->ram_size);
     fdt_add_cpus(b, ms->smp);
     fdt_add_devices(b);
-    fdt_end(b);
+    fdt_builder_end(b);
     if (!b->err) {
         fdt_step(b, fdt_finish(b->fdt));
     }

@@ -29,10 +29,10 @@
 #include <unistd.h>
 
 #include "kvm-int.h"
-#include "system/bql.h"
 #include "system/ioport.h"
 #include "system/runstate.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 
 #define KVM_KICK_SIGNAL SIGUSR1
 

@@ -1,11 +1,15 @@
 /*
- * The colo-x86 machine: guest RAM at 0, an accelerator, a 16550A UART
- * at 0x3f8, isa-debug-exit at 0x501, a device tree describing them, a
- * guest image and its vCPUs.
+ * The colo-x86 machine: guest RAM at 0, an accelerator, the devices of
+ * hw/ (a 16550A UART at 0x3f8, isa-debug-exit at 0x501), a device tree
+ * describing them, a guest image and its vCPUs.
  *
  * Creation follows QEMU's order: RAM, accelerator, devices, vCPUs, then
  * one system reset that puts the guest image, boot tables and vCPU
  * registers in place, so that booting and resetting are the same path.
+ * The machine names no device: it realizes those hw/ registered
+ * (system/device.h).  Migration sections follow creation: "ram"
+ * (registered by migration_init(), before the machine), the devices,
+ * then the vCPUs by index.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,11 +17,10 @@
 #include <string.h>
 
 #include "chardev/char.h"
-#include "hw/debug-exit.h"
-#include "hw/serial.h"
-#include "migration/savevm.h"
 #include "system/accel.h"
+#include "system/cpu-vmstate.h"
 #include "system/cpus.h"
+#include "system/device.h"
 #include "system/fdt.h"
 #include "system/ioport.h"
 #include "system/machine.h"
@@ -28,7 +31,6 @@
 
 /* What the machine created, for machine_cleanup(). */
 typedef struct MachineDevices {
-    SerialState *serial;
     bool accel_initialized;
     bool boot_setup;
 } MachineDevices;
@@ -91,6 +93,7 @@ static bool machine_check(MachineState *ms, Error **errp)
     return true;
 }
 
+/* The UART's backend, then every device of hw/ (system/device.h). */
 static bool machine_init_devices(MachineState *ms, Error **errp)
 {
     ERRP_GUARD();
@@ -103,12 +106,7 @@ static bool machine_init_devices(MachineState *ms, Error **errp)
                                                        : "null");
         return false;
     }
-    machine_devices.serial = serial_isa_init(SERIAL_ISA_BASE,
-                                             ms->serial_chr, errp);
-    if (!machine_devices.serial) {
-        return false;
-    }
-    return debug_exit_init(DEBUG_EXIT_IOBASE, DEBUG_EXIT_IOSIZE, errp);
+    return devices_realize(ms, errp);
 }
 
 static bool machine_init_cpus(MachineState *ms)
@@ -162,11 +160,7 @@ bool machine_init(MachineState *ms, Error **errp)
         return false;
     }
     machine_devices.boot_setup = true;
-    if (!cpu_init_all(errp)) {
-        return false;
-    }
-    if (!migration_register_machine_devices(ms, machine_devices.serial,
-                                            errp)) {
+    if (!cpu_init_all(errp) || !cpu_vmstate_register_all(errp)) {
         return false;
     }
     trace_machine_init(ms->type, ops->name, ms->ram_size, ms->smp);
@@ -188,14 +182,13 @@ void machine_reset(void)
 void machine_cleanup(void)
 {
     const AccelOps *ops = current_accel();
-    MachineState *ms = machine;
 
     cpu_exit_all();
     if (machine_devices.boot_setup) {
         x86_boot_cleanup();
     }
-    migration_unregister_machine_devices();
-    serial_free(machine_devices.serial);
+    cpu_vmstate_unregister_all();
+    devices_unrealize();
     ioport_unregister_all();
     system_reset_cleanup();
     ram_dirty_log_stop();
@@ -204,6 +197,13 @@ void machine_cleanup(void)
     }
     ram_block_remove_all();
     memset(&machine_devices, 0, sizeof(machine_devices));
+    machine_free();
+}
+
+void machine_free(void)
+{
+    MachineState *ms = machine;
+
     if (!ms) {
         return;
     }

@@ -18,7 +18,7 @@
 #include "chardev/char.h"
 #include "migration/migration.h"
 #include "monitor/monitor.h"
-#include "system/bql.h"
+#include "qapi/qapi-commands.h"
 #include "system/cmdline.h"
 #include "system/fdt.h"
 #include "system/machine.h"
@@ -27,6 +27,7 @@
 #include "system/shutdown.h"
 #include "trace/control.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/error-report.h"
 #include "util/main-loop.h"
 
@@ -146,6 +147,7 @@ static void create_machine(MachineState *ms)
             error_prepend(&err, "-machine dumpdtb=%s: ", ms->dumpdtb);
             startup_fail(err);
         }
+        migration_shutdown();
         machine_cleanup();
         chardev_cleanup_all();
         trace_cleanup();
@@ -247,7 +249,7 @@ int main(int argc, char **argv)
     sigfd = setup_signals();
     bql_lock();
     main_loop_init();
-    monitor_init_qmp();
+    monitor_init_qmp(qmp_init_marshal);
     migration_init();
     create_chardevs(&cl);
     create_machine(ms);

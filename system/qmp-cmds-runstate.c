@@ -1,6 +1,6 @@
 /*
  * QMP commands about the run state and the machine: query-status, stop,
- * cont, system_reset, pmemsave.  Texts and corner cases follow QEMU 7.2.
+ * cont, system_reset, quit, pmemsave.  Texts and corner cases follow QEMU 7.2.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -11,7 +11,17 @@
 #include "qapi/qapi-commands.h"
 #include "system/ram.h"
 #include "system/runstate.h"
+#include "system/shutdown.h"
 #include "trace/trace.h"
+
+void qmp_quit(Error **errp)
+{
+    /*
+     * Only a request: the SHUTDOWN event goes out now, the reply right
+     * after it, and the main loop stops once this command has returned.
+     */
+    system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+}
 
 StatusInfo *qmp_query_status(Error **errp)
 {

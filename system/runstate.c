@@ -11,10 +11,10 @@
 #include <stdarg.h>
 
 #include "qapi/qapi-events.h"
-#include "system/bql.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/error-report.h"
 #include "util/main-loop.h"
 

@@ -80,6 +80,18 @@ void system_shutdown_set_exit_status(int status)
     g_mutex_unlock(&s->lock);
 }
 
+void system_shutdown_reset(void)
+{
+    ShutdownState *s = &shutdown_state;
+
+    g_mutex_lock(&s->lock);
+    s->requested = false;
+    s->cause = SHUTDOWN_CAUSE_NONE;
+    s->exit_status_set = false;
+    s->exit_status = 0;
+    g_mutex_unlock(&s->lock);
+}
+
 int system_shutdown_exit_status(void)
 {
     ShutdownState *s = &shutdown_state;

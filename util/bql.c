@@ -8,7 +8,7 @@
  */
 #include <assert.h>
 
-#include "system/bql.h"
+#include "util/bql.h"
 
 static Mutex bql_mutex = { PTHREAD_MUTEX_INITIALIZER };
 static __thread bool bql_held;

@@ -4,9 +4,9 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "util/bql.h"
 #include "util/main-loop.h"
 #include "main-loop-internal.h"
-#include "system/bql.h"
 #include "trace/trace.h"
 
 /*

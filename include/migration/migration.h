@@ -29,7 +29,11 @@ typedef enum MigRPMessageType {
 
 /* ---- process-wide ---- */
 
-/* Create the migration state (idle, default options).  Main thread. */
+/*
+ * Create the migration state (idle, default options) and register the
+ * "ram" section.  Main thread, before the machine exists, so that "ram"
+ * is the stream's first section.
+ */
 void migration_init(void);
 /*
  * At process exit, BQL held: cancel an outgoing migration, stop an
@@ -61,8 +65,8 @@ bool migration_incoming_expected(void);
 bool migration_incoming_in_progress(void);
 
 /*
- * Hooks called by the stream loader (qemu_loadvm_state) in the load
- * thread, for the commands found in the stream.
+ * The stream loader's command hooks (LoadvmCommandOps, savevm.h) of a
+ * real destination, called in the load thread.
  */
 
 /* OPEN_RETURN_PATH: start replying on the reverse direction. */

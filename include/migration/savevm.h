@@ -95,22 +95,21 @@ void qemu_savevm_send_colo_enable(QEMUFile *f);
  */
 int qemu_save_device_state(QEMUFile *f, Error **errp);
 
-/* ---- the machine ---- */
-
-typedef struct MachineState MachineState;
-typedef struct SerialState SerialState;
+/* ---- destination ---- */
 
 /*
- * Register the sections of @ms once its devices exist: the "ram" live
- * section, the UART @serial, then the vCPUs by index.  Main thread,
- * BQL, during machine_init.
+ * What the loader does with the commands it finds in a stream.  By
+ * default the incoming migration's hooks (migration_incoming_*); a
+ * program that loads streams without being a destination (the stream
+ * tests, the fuzzer) sets its own, before any load.  NULL restores the
+ * default.
  */
-bool migration_register_machine_devices(MachineState *ms,
-                                        SerialState *serial, Error **errp);
-/* Undo it, before the machine frees the devices.  Idempotent. */
-void migration_unregister_machine_devices(void);
-
-/* ---- destination ---- */
+typedef struct LoadvmCommandOps {
+    bool (*open_return_path)(Error **errp);     /* OPEN_RETURN_PATH */
+    void (*send_pong)(uint32_t value);          /* PING */
+    void (*enable_colo)(void);                  /* ENABLE_COLO */
+} LoadvmCommandOps;
+void qemu_loadvm_set_command_ops(const LoadvmCommandOps *ops);
 
 /*
  * Header, configuration (checked against the current machine), then

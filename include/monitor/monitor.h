@@ -13,9 +13,14 @@
 #include <stdbool.h>
 
 #include "qapi/error.h"
+#include "qapi/qmp-dispatch.h"
 
-/* Register every QMP command; call once before monitor_qmp_add(). */
-void monitor_init_qmp(void);
+/*
+ * Take the program's QMP commands (@init_marshal registers them: the
+ * generated qmp_init_marshal(), which only the executable links) and
+ * become the receiver of QAPI events.  Once, before monitor_qmp_add().
+ */
+void monitor_init_qmp(void (*init_marshal)(QmpCommandList *cmds));
 
 /*
  * Listen as the -qmp option @optarg says:

@@ -81,4 +81,13 @@ json_t *qmp_error_response(Error *err);
 /* {"event": @name, "timestamp": {"seconds": ..., "microseconds": ...}} */
 json_t *qmp_event_build_dict(const char *name);
 
+/*
+ * Where the generated qapi_event_send_*() functions deliver an event:
+ * @event_obj is borrowed.  The QMP server sets one at start-up; a
+ * program without it (a unit test, a fuzzer) may set its own, and with
+ * none set events are dropped.  Set before any thread may emit.
+ */
+typedef void QAPIEventEmitter(int event, json_t *event_obj);
+void qapi_event_set_emitter(QAPIEventEmitter *emitter);
+
 #endif /* QAPI_QMP_DISPATCH_H */

@@ -1,6 +1,7 @@
 /*
  * The flattened device tree describing the machine to the guest: RAM,
- * vCPUs, the serial port and the debug-exit port.  The guest finds it at
+ * vCPUs, and the devices, each of which adds its own node through the
+ * builder below (include/system/device.h).  The guest finds it at
  * the guest-physical address given in RSI (docs/vmm.md).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -26,6 +27,21 @@ typedef struct MachineState MachineState;
 bool fdt_build(MachineState *ms, Error **errp);
 /* The same with another size limit (tests check the overflow error). */
 bool fdt_build_limited(MachineState *ms, uint32_t max_size, Error **errp);
+
+/*
+ * For a device's fdt_describe: nodes and properties in the order they
+ * appear.  The first libfdt error is kept and ends the build; later
+ * calls do nothing, so a device checks nothing.
+ */
+typedef struct FdtBuilder FdtBuilder;
+void fdt_builder_begin(FdtBuilder *b, const char *name);
+void fdt_builder_end(FdtBuilder *b);
+void fdt_builder_string(FdtBuilder *b, const char *name, const char *val);
+void fdt_builder_cell(FdtBuilder *b, const char *name, uint32_t val);
+/* A "reg" of one (address, size) pair in the root's 2 + 2 cells. */
+void fdt_builder_reg64(FdtBuilder *b, uint64_t addr, uint64_t size);
+/* The console: /chosen's stdout-path (@path is not copied). */
+void fdt_builder_set_stdout(FdtBuilder *b, const char *path);
 
 /* Write ms->fdt to @path (for -machine dumpdtb=PATH). */
 bool fdt_dump(const MachineState *ms, const char *path, Error **errp);

@@ -43,6 +43,11 @@ MachineState *current_machine(void);
 MachineState *machine_new(void);
 /* Free everything machine_init() created, then the machine. */
 void machine_cleanup(void);
+/*
+ * Free the machine alone, when machine_init() was never called (a
+ * program that only describes a machine, such as the stream tests).
+ */
+void machine_free(void);
 
 /* Is @type a machine type we know? */
 bool machine_type_valid(const char *type);

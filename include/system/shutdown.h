@@ -30,5 +30,10 @@ bool shutdown_caused_by_guest(ShutdownCause cause);
  */
 void system_shutdown_set_exit_status(int status);
 int system_shutdown_exit_status(void);
+/*
+ * Forget the request and the exit status, for a program that handles a
+ * request and goes on (a test running one case after another).
+ */
+void system_shutdown_reset(void);
 
 #endif /* SYSTEM_SHUTDOWN_H */

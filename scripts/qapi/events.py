@@ -95,8 +95,10 @@ def gen_events(schema, opts):
     hdr.add(code('''
 
         /*
-         * Delivers @event_obj (borrowed) to the clients; provided by the
-         * program that links the events.
+         * Delivers @event_obj (borrowed) to the clients.  Without a
+         * prefix, qapi/qmp-event.c provides it and hands the event to
+         * the emitter set with qapi_event_set_emitter(); a program
+         * that generates a prefixed schema provides its own.
          */
         void %(emit)s(%(e)s event, json_t *event_obj);
 

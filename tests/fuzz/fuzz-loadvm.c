@@ -15,35 +15,14 @@
 #include "fuzz-loadvm.h"
 #include "migration/options.h"
 #include "migration/ram.h"
-#include "qapi/qapi-events.h"
 #include "system/accel.h"
+#include "system/machine.h"
 #include "system/ram.h"
 #include "../unit/migration/savevm-fixture.h"
 
 #define FUZZ_RAM_SIZE (2 * 1024 * 1024)
 #define FUZZ_EXTRA_GPA 0x100000000ULL
 #define FUZZ_EXTRA_SIZE (64 * 1024)
-
-/* The save path of "ram" asks these; the fuzz machine keeps defaults. */
-bool migrate_auto_converge(void)
-{
-    return false;
-}
-
-uint8_t migrate_cpu_throttle_initial(void)
-{
-    return MIGRATE_DEFAULT_THROTTLE_INITIAL;
-}
-
-uint8_t migrate_cpu_throttle_increment(void)
-{
-    return MIGRATE_DEFAULT_THROTTLE_INCREMENT;
-}
-
-/* Run-state changes would emit events; nobody listens here. */
-void qapi_event_emit(QAPIEvent event, json_t *event_obj)
-{
-}
 
 static bool fuzz_accel_available(Error **errp)
 {
@@ -76,7 +55,9 @@ static void fuzz_world_init(void)
     ram_block_add("pc.ram", 0, FUZZ_RAM_SIZE, &error_abort);
     ram_block_add("extra", FUZZ_EXTRA_GPA, FUZZ_EXTRA_SIZE, &error_abort);
     fixture_reset();
-    fixture_machine.ram_size = FUZZ_RAM_SIZE;
+    current_machine()->ram_size = FUZZ_RAM_SIZE;
+    /* The save path of "ram" (the seed) reads the options: defaults. */
+    migrate_options_reset();
     ram_mig_init();
     fixture_register(&world.live, &world.tiny0, &world.tiny1);
     world.ready = true;

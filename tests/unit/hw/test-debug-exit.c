@@ -15,28 +15,19 @@
 #include "system/ioport.h"
 #include "system/shutdown.h"
 
-/* What the machine was asked to do, as the shutdown code would see it. */
-static int exit_status = -1;
-static int shutdown_requests;
-static ShutdownCause shutdown_cause;
-
-void system_shutdown_set_exit_status(int status)
+/* What the machine was asked to do: the real shutdown state. */
+static void assert_shutdown(ShutdownCause expected_cause, int status)
 {
-    if (exit_status < 0) {
-        exit_status = status;
-    }
-}
+    ShutdownCause cause = SHUTDOWN_CAUSE_NONE;
 
-void system_shutdown_request(ShutdownCause cause)
-{
-    shutdown_requests++;
-    shutdown_cause = cause;
+    assert_true(system_shutdown_requested(&cause));
+    assert_int_equal(cause, expected_cause);
+    assert_int_equal(system_shutdown_exit_status(), status);
 }
 
 static int setup(void **state)
 {
-    exit_status = -1;
-    shutdown_requests = 0;
+    system_shutdown_reset();
     assert_true(debug_exit_init(DEBUG_EXIT_IOBASE, DEBUG_EXIT_IOSIZE,
                                 &error_abort));
     return 0;
@@ -51,16 +42,13 @@ static int teardown(void **state)
 static void test_write_exits(void **state)
 {
     ioport_write(0x501, 0x31, 1);
-    assert_int_equal(exit_status, (0x31 << 1) | 1);
-    assert_int_equal(shutdown_requests, 1);
-    assert_int_equal(shutdown_cause, SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+    assert_shutdown(SHUTDOWN_CAUSE_GUEST_SHUTDOWN, (0x31 << 1) | 1);
 }
 
 static void test_write_zero(void **state)
 {
     ioport_write(0x501, 0, 1);
-    assert_int_equal(exit_status, 1);
-    assert_int_equal(shutdown_requests, 1);
+    assert_shutdown(SHUTDOWN_CAUSE_GUEST_SHUTDOWN, 1);
 }
 
 static void test_read_and_neighbours(void **state)
@@ -70,7 +58,7 @@ static void test_read_and_neighbours(void **state)
     assert_int_equal(ioport_read(0x501, 1), 0xff);
     ioport_write(0x500, 5, 1);
     ioport_write(0x502, 5, 1);
-    assert_int_equal(shutdown_requests, 0);
+    assert_false(system_shutdown_requested(NULL));
     assert_false(debug_exit_init(0x501, 1, &err));
     assert_non_null(err);
     error_free(err);
@@ -82,7 +70,7 @@ static void test_wider_region(void **state)
     /* QEMU's iosize=2: the whole 16-bit value is the code. */
     assert_true(debug_exit_init(0xf4, 2, &error_abort));
     ioport_write(0xf4, 0x10, 2);
-    assert_int_equal(exit_status, 0x21);
+    assert_shutdown(SHUTDOWN_CAUSE_GUEST_SHUTDOWN, 0x21);
 }
 
 int main(void)

@@ -15,12 +15,12 @@
 
 #include "migration/options.h"
 #include "migration/ram.h"
+#include "migration/savevm-int.h"
+#include "qapi/qapi-commands.h"
 #include "ram-test.h"
 #include "system/accel.h"
-#include "system/bql.h"
 #include "util/bitmap.h"
-
-FakeOptions fake_options;
+#include "util/bql.h"
 
 typedef struct FakeAccel {
     GHashTable *logs;       /* RAMBlock * -> unsigned long * bitmap */
@@ -29,21 +29,55 @@ typedef struct FakeAccel {
 
 static FakeAccel fake_accel;
 
-/* ---- options the section reads ---- */
+/* ---- options the section reads: the real ones, set as QMP would ---- */
 
-bool migrate_auto_converge(void)
+void ram_test_set_auto_converge(bool on)
 {
-    return fake_options.auto_converge;
+    MigrationCapabilityStatus st = {
+        .capability = MIGRATION_CAPABILITY_AUTO_CONVERGE,
+        .state = on,
+    };
+    MigrationCapabilityStatusList caps = { .value = &st };
+
+    qmp_migrate_set_capabilities(&caps, &error_abort);
 }
 
-uint8_t migrate_cpu_throttle_initial(void)
+void ram_test_set_throttle(uint8_t initial, uint8_t increment)
 {
-    return fake_options.throttle_initial;
+    MigrateSetParameters p = {
+        .has_cpu_throttle_initial = true,
+        .cpu_throttle_initial = initial,
+        .has_cpu_throttle_increment = true,
+        .cpu_throttle_increment = increment,
+    };
+
+    qmp_migrate_set_parameters(&p, &error_abort);
 }
 
-uint8_t migrate_cpu_throttle_increment(void)
+/* ---- the section, as ram_mig_init() registers it ---- */
+
+static SaveStateEntry *ram_test_entry(void)
 {
-    return fake_options.throttle_increment;
+    SaveStateEntry *se = savevm_find_entry(RAM_SECTION_NAME, 0);
+
+    if (!se) {
+        ram_mig_init();
+        se = savevm_find_entry(RAM_SECTION_NAME, 0);
+    }
+    assert_non_null(se);
+    assert_int_equal(se->version_id, 4);
+    assert_non_null(se->ops);
+    return se;
+}
+
+const SaveVMHandlers *ram_test_handlers(void)
+{
+    return ram_test_entry()->ops;
+}
+
+void *ram_test_opaque(void)
+{
+    return ram_test_entry()->opaque;
 }
 
 /* ---- the fake accelerator ---- */
@@ -118,10 +152,7 @@ void ram_test_accel_setup(void)
     }
     g_hash_table_remove_all(fake_accel.logs);
     fake_accel.syncs = 0;
-    fake_options = (FakeOptions) {
-        .throttle_initial = MIGRATE_DEFAULT_THROTTLE_INITIAL,
-        .throttle_increment = MIGRATE_DEFAULT_THROTTLE_INCREMENT,
-    };
+    migrate_options_reset();
     assert_true(accel_select("fake-ram-mig", &error_abort));
 }
 

@@ -2,7 +2,7 @@
  * Shared pieces of the "ram" section tests: a qtest-like machine (RAM
  * blocks and a fake accelerator whose dirty log the test fills in), the
  * migration options the section reads, and the section's handlers as
- * ram_mig_init() registers them.
+ * ram_mig_init() registers them in the real registry.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -15,20 +15,15 @@
 #include "migration/register.h"
 #include "system/ram.h"
 
-/* What the options accessors return; tests change them freely. */
-typedef struct FakeOptions {
-    bool auto_converge;
-    uint8_t throttle_initial;
-    uint8_t throttle_increment;
-} FakeOptions;
-
-extern FakeOptions fake_options;
+/* Set the options the section reads, through their QMP handlers. */
+void ram_test_set_auto_converge(bool on);
+void ram_test_set_throttle(uint8_t initial, uint8_t increment);
 
 /* Register the fake accelerator and take the BQL (once, from main()). */
 void ram_test_init(void);
 /* Select the fake accelerator and forget the previous log. */
 void ram_test_accel_setup(void);
-/* Remove every block, stop the dirty log, reset the options. */
+/* Remove every block, stop the dirty log. */
 void ram_test_teardown(void);
 /* Pretend the guest wrote @page of @block: only the log sees it. */
 void ram_test_guest_write(RAMBlock *block, uint64_t page, uint8_t byte);

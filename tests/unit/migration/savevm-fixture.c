@@ -8,22 +8,15 @@
 
 #include "io/channel-buffer.h"
 #include "migration/migration.h"
-#include "system/bql.h"
 #include "savevm-fixture.h"
+#include "util/bql.h"
 
 #define LIVE_SETUP_VALUE 0x5e7a0001u
 #define LIVE_END_VALUE 0xe0d5u
 
-MachineState fixture_machine;
-bool fixture_machine_present;
 FixtureHooks fixture_hooks;
 
-MachineState *current_machine(void)
-{
-    return fixture_machine_present ? &fixture_machine : NULL;
-}
-
-bool migration_incoming_open_return_path(Error **errp)
+static bool fixture_open_return_path(Error **errp)
 {
     fixture_hooks.open_return_path++;
     if (fixture_hooks.open_return_path_fails) {
@@ -33,16 +26,22 @@ bool migration_incoming_open_return_path(Error **errp)
     return true;
 }
 
-void migration_incoming_send_pong(uint32_t value)
+static void fixture_send_pong(uint32_t value)
 {
     fixture_hooks.pongs++;
     fixture_hooks.last_pong = value;
 }
 
-void migration_incoming_enable_colo(void)
+static void fixture_enable_colo(void)
 {
     fixture_hooks.enable_colo++;
 }
+
+static const LoadvmCommandOps fixture_command_ops = {
+    .open_return_path = fixture_open_return_path,
+    .send_pong = fixture_send_pong,
+    .enable_colo = fixture_enable_colo,
+};
 
 static int tiny_post_load(void *opaque, int version_id)
 {
@@ -197,13 +196,15 @@ const SaveVMHandlers fake_live_handlers = {
 
 void fixture_reset(void)
 {
+    MachineState *ms;
+
     unregister_savevm_all();
-    memset(&fixture_machine, 0, sizeof(fixture_machine));
-    fixture_machine.type = (char *)MACHINE_TYPE_DEFAULT;
-    fixture_machine.ram_size = FIXTURE_RAM_SIZE;
-    fixture_machine.smp = FIXTURE_VCPUS;
-    fixture_machine_present = true;
+    machine_free();
+    ms = machine_new();
+    ms->ram_size = FIXTURE_RAM_SIZE;
+    ms->smp = FIXTURE_VCPUS;
     memset(&fixture_hooks, 0, sizeof(fixture_hooks));
+    qemu_loadvm_set_command_ops(&fixture_command_ops);
 }
 
 void fixture_register(FakeLive *live, TinyDev *tiny0, TinyDev *tiny1)

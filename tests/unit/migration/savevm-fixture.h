@@ -1,6 +1,7 @@
 /*
- * A small world for the stream framing: a machine description, the
- * destination's command hooks, a device with a vmstate description and
+ * A small world for the stream framing: a machine description
+ * (current_machine(), FIXTURE_RAM_SIZE and FIXTURE_VCPUS after
+ * fixture_reset()), the destination's command hooks, a device with a vmstate description and
  * a live section with its own record format.  Shared by the savevm unit
  * test and the loadvm fuzz target.
  *
@@ -23,9 +24,6 @@
 #define FIXTURE_VCPUS 2
 #define FIXTURE_LIVE_MAX_PARTS 8
 
-/* What current_machine() returns; fixture_reset() restores it. */
-extern MachineState fixture_machine;
-extern bool fixture_machine_present;
 
 /* What the destination's command hooks saw. */
 typedef struct FixtureHooks {

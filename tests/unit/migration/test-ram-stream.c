@@ -19,8 +19,8 @@
 #include "migration/savevm.h"
 #include "ram-test.h"
 #include "savevm-fixture.h"
-#include "system/bql.h"
 #include "system/ram.h"
+#include "util/bql.h"
 
 #define PAGE TARGET_PAGE_SIZE
 #define PC_SIZE (256 * PAGE)

@@ -142,8 +142,7 @@ static void check_high(uint64_t xfer, uint64_t dirty, int expect_pct)
 
 static void test_auto_converge_policy(void **state)
 {
-    fake_options.throttle_initial = 20;
-    fake_options.throttle_increment = 10;
+    ram_test_set_throttle(20, 10);
 
     /* Two high periods in a row are needed; a low one starts over. */
     check_high(1000, 600, 0);
@@ -159,7 +158,7 @@ static void test_auto_converge_policy(void **state)
 
     /* The increment stops at 99%. */
     cpu_throttle_stop();
-    fake_options.throttle_initial = 95;
+    ram_test_set_throttle(95, 10);
     check_high(10, 6, 0);
     check_high(10, 6, 95);
     check_high(10, 6, 95);
@@ -170,7 +169,7 @@ static void test_auto_converge_policy(void **state)
 
     /* ram_stats_reset() forgets a pending high period. */
     cpu_throttle_stop();
-    fake_options.throttle_initial = 20;
+    ram_test_set_throttle(20, 10);
     check_high(1000, 600, 0);
     ram_stats_reset();
     check_high(1000, 600, 0);
@@ -201,8 +200,8 @@ static void run_periods(bool auto_converge)
     uint64_t pending = 0;
     RAMStats stats;
 
-    fake_options.auto_converge = auto_converge;
-    fake_options.throttle_initial = 20;
+    ram_test_set_auto_converge(auto_converge);
+    ram_test_set_throttle(20, 10);
     ram_block_add("pc.ram", 0, 8 * PAGE, &error_abort);
 
     assert_int_equal(ops->save_setup(f, ram_test_opaque(), &error_abort), 0);

@@ -15,8 +15,8 @@
 #include <glib.h>
 
 #include "io/channel-buffer.h"
-#include "system/bql.h"
 #include "savevm-fixture.h"
+#include "util/bql.h"
 
 #define FIELDS_JSON \
     "[{\"name\":\"a\",\"type\":\"uint8\",\"size\":1}," \
@@ -370,23 +370,27 @@ static void test_machine_mismatch(void **state)
 {
     g_autoptr(GByteArray) stream = golden_stream();
 
-    fixture_machine.type = (char *)"pc";
+    MachineState *ms = current_machine();
+
+    g_free(ms->type);
+    ms->type = g_strdup("pc");
     load_expect_error(stream->data, stream->len, "Machine type received is "
                       "'colo-x86' and local is 'pc'");
-    fixture_machine.type = (char *)MACHINE_TYPE_DEFAULT;
+    g_free(ms->type);
+    ms->type = g_strdup(MACHINE_TYPE_DEFAULT);
 
-    fixture_machine.ram_size = 128 * 1024 * 1024;
+    ms->ram_size = 128 * 1024 * 1024;
     load_expect_error(stream->data, stream->len, "RAM size mismatch: "
                       "received 67108864 bytes and local is 134217728 "
                       "bytes");
-    fixture_machine.ram_size = FIXTURE_RAM_SIZE;
+    ms->ram_size = FIXTURE_RAM_SIZE;
 
-    fixture_machine.smp = 4;
+    ms->smp = 4;
     load_expect_error(stream->data, stream->len, "vCPU count mismatch: "
                       "received 2 and local is 4");
-    fixture_machine.smp = FIXTURE_VCPUS;
+    ms->smp = FIXTURE_VCPUS;
 
-    fixture_machine_present = false;
+    machine_free();
     load_expect_error(stream->data, stream->len, "No machine to load the "
                       "migration stream into");
 }

@@ -45,15 +45,6 @@
 #define HEAD_OFFSET (FIFO_OFFSET + 16)
 #define COUNT_OFFSET (HEAD_OFFSET + 1)
 
-/* No machine: the reset list is not needed. */
-void system_register_reset(ResetHandler *fn, void *opaque)
-{
-}
-
-void system_unregister_reset(ResetHandler *fn, void *opaque)
-{
-}
-
 typedef struct Fixture {
     Chardev *chr_src, *chr_dst;
     SerialState *src, *dst;

@@ -1,10 +1,12 @@
 /*
- * Event recording for the system unit tests.
+ * Event recording for the system unit tests: they are the emitter of
+ * QAPI events instead of a QMP server.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <glib.h>
 
+#include "qapi/qmp-dispatch.h"
 #include "system-test.h"
 #include "util/main-loop.h"
 
@@ -15,7 +17,7 @@ static void event_unref(gpointer obj)
     json_decref(obj);
 }
 
-void qapi_event_emit(QAPIEvent event, json_t *event_obj)
+static void test_event_record(int event, json_t *event_obj)
 {
     if (!events) {
         events = g_ptr_array_new_with_free_func(event_unref);
@@ -68,6 +70,12 @@ void test_run_bhs(void)
      * catches those the first ones scheduled. */
     main_loop_wait(true);
     main_loop_wait(true);
+}
+
+/* Before main(): the first event of a test is recorded too. */
+static void __attribute__((constructor)) test_events_init(void)
+{
+    qapi_event_set_emitter(test_event_record);
 }
 
 static void __attribute__((destructor)) test_events_free(void)

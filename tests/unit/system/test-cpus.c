@@ -14,9 +14,9 @@
 
 #include "system-test.h"
 #include "system/accel.h"
-#include "system/bql.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
+#include "util/bql.h"
 
 typedef enum FakeAction {
     FAKE_NONE,

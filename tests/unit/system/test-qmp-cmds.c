@@ -14,9 +14,9 @@
 #include "qapi/qapi-commands.h"
 #include "system-test.h"
 #include "system/accel.h"
-#include "system/bql.h"
 #include "system/ram.h"
 #include "system/runstate.h"
+#include "util/bql.h"
 
 #define MiB (1024 * 1024ULL)
 

@@ -14,9 +14,9 @@
 
 #include "system-test.h"
 #include "system/accel.h"
-#include "system/bql.h"
 #include "system/ram.h"
 #include "util/bitmap.h"
+#include "util/bql.h"
 
 #define MiB (1024 * 1024ULL)
 #define PAGE TARGET_PAGE_SIZE

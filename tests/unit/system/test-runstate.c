@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "system-test.h"
-#include "system/bql.h"
 #include "system/runstate.h"
 #include "system/shutdown.h"
+#include "util/bql.h"
 #include "util/thread.h"
 
 static int setup(void **state)

@@ -8,8 +8,8 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#ifndef SYSTEM_BQL_H
-#define SYSTEM_BQL_H
+#ifndef UTIL_BQL_H
+#define UTIL_BQL_H
 
 #include <stdbool.h>
 
@@ -28,4 +28,4 @@ void bql_cond_wait(Cond *cond);
 /* As bql_cond_wait(); false when @ms passed first. */
 bool bql_cond_timedwait(Cond *cond, int ms);
 
-#endif /* SYSTEM_BQL_H */
+#endif /* UTIL_BQL_H */
