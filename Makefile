@@ -8,6 +8,9 @@
 #   make check-fuzz the stream loader under libFuzzer for FUZZ_SECONDS
 #                   (clang, build-clang/)
 # make check runs check-build, check-sanitizers, check-clang, check-fuzz.
+# Each build's tests end with scripts/test-summary.py's counts of test
+# cases and what the skipped ones needed; the last line of make check,
+# "check: N passed, N failed, N skipped", counts the cases of all three.
 #   make bench      build, then run the benchmarks and print their figures
 #   make demo       build, then COLO here: checkpoints, kill -9, failover
 
@@ -76,6 +79,8 @@ check-fuzz: deps $(CLANG_DIR)/build.ninja
 	    $(CLANG_DIR)/corpus
 
 check: check-build check-sanitizers check-clang check-fuzz
+	@python3 scripts/test-summary.py --total check $(BUILD_DIR) $(SAN_DIR) \
+	    $(CLANG_DIR)
 
 bench: build
 	$(MESON) test -C $(BUILD_DIR) --benchmark --verbose --num-processes 1

@@ -459,14 +459,13 @@ static void kvm_failover(Pair *p)
 static void run_kvm(void)
 {
     const char *dir = g_getenv("COLO_GUEST_DIR");
-    g_autofree char *why = NULL;
     g_autofree char *pargs = NULL;
     g_autofree char *sargs = NULL;
     g_autofree char *uri = NULL;
     Pair p = { 0 };
 
-    if (!kvm_test_usable(&why)) {
-        printf("colo, kvm: skipped: %s\n", why);
+    if (!kvm_test_usable()) {
+        printf("colo, kvm: skipped: needs %s\n", kvm_test_unmet());
         return;
     }
     if (!dir) {

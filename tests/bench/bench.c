@@ -12,10 +12,8 @@
 
 void bench_require_kvm(void)
 {
-    g_autofree char *why = NULL;
-
-    if (!kvm_test_usable(&why)) {
-        printf("skipped: %s\n", why);
+    if (!kvm_test_usable()) {
+        printf("skipped: needs %s\n", kvm_test_unmet());
         exit(BENCH_SKIP);
     }
 }

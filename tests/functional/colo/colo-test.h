@@ -16,6 +16,7 @@
 
 #include "colo-helpers.h"
 #include "kvm-test.h"
+#include "test-require.h"
 
 #define MIB ((uint64_t)1024 * 1024)
 /* The first byte the dirtier changes. */
@@ -25,15 +26,6 @@
 #define COLO_RAM_SIZE (COLO_RAM_MIB * MIB)
 /* A checkpoint delay no test waits for: checkpoints only when asked. */
 #define COLO_DELAY_NEVER 3600000
-
-/* Skip the calling test, saying why, when KVM cannot be used. */
-#define COLO_REQUIRE_KVM() do {                                       \
-        g_autofree char *why_ = NULL;                                 \
-        if (!kvm_test_usable(&why_)) {                                \
-            print_message("skipped: %s\n", why_);                     \
-            skip();                                                   \
-        }                                                             \
-    } while (0)
 
 /*
  * Start a pair (not migrated yet): qtest, or the dirtier guest under

@@ -35,7 +35,7 @@ static void run_checkpoints(bool kvm)
     ColoPairOpts opts = { .checkpoint_delay = 200 };
 
     if (kvm) {
-        COLO_REQUIRE_KVM();
+        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     }
     colo_test_start(&pair, kvm, &opts);
     /* Before: nothing, on either side. */

@@ -79,7 +79,7 @@ static void run_primary_dies(bool kvm, bool mid_checkpoint)
     g_autofree uint8_t *a = NULL;
 
     if (kvm) {
-        COLO_REQUIRE_KVM();
+        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     }
     colo_test_enter(&pair, kvm, &opts);
     if (!kvm) {
@@ -138,7 +138,7 @@ static void run_secondary_dies(bool kvm, bool mid_checkpoint)
     g_autofree uint8_t *before = NULL;
 
     if (kvm) {
-        COLO_REQUIRE_KVM();
+        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     }
     colo_test_enter(&pair, kvm, &opts);
     assert_true(colo_wait_checkpoints(pair.primary, 2, COLO_TIMEOUT_MS));

@@ -18,6 +18,7 @@
 #include "kvm-test.h"
 #include "qmp-test.h"
 #include "qtest-client.h"
+#include "test-require.h"
 
 #define MIB ((uint64_t)1024 * 1024)
 #define RAM_SIZE (32 * MIB)
@@ -38,12 +39,8 @@ static void dirty_vm_start(DirtyVm *vm, unsigned int smp)
     const char *dir = g_getenv("COLO_GUEST_DIR");
     g_autofree char *guest = NULL;
     g_autofree char *args = NULL;
-    g_autofree char *why = NULL;
 
-    if (!kvm_test_usable(&why)) {
-        print_message("skipped: %s\n", why);
-        skip();
-    }
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     assert_non_null(dir);
     guest = g_build_filename(dir, "dirtier.elf", NULL);
     args = g_strdup_printf("-accel kvm -m %uM -smp %u -kernel %s "

@@ -18,19 +18,11 @@
 #include "migration-helpers.h"
 #include "qmp-test.h"
 #include "qtest-client.h"
+#include "test-require.h"
 
 #define MIB ((uint64_t)1024 * 1024)
 /* The first byte the dirtier changes. */
 #define DIRTY_START (1 * MIB)
-
-/* Skip the calling test, saying why, when KVM cannot be used. */
-#define MIG_REQUIRE_KVM() do {                                        \
-        g_autofree char *why_ = NULL;                                 \
-        if (!kvm_test_usable(&why_)) {                                \
-            print_message("skipped: %s\n", why_);                     \
-            skip();                                                   \
-        }                                                             \
-    } while (0)
 
 /* How the stream travels. */
 typedef enum MigTransport {

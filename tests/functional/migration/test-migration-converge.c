@@ -109,7 +109,7 @@ static void test_auto_converge(void **state)
     int64_t max_throttle;
     Tuning t;
 
-    MIG_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     src = mig_start_dirtier_source(RAM_MIB, NULL);
     t = tune(src);
     assert_true(migtest_set_parameter(src, "max-bandwidth", t.bandwidth));

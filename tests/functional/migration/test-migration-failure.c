@@ -97,7 +97,7 @@ static void run_cancel(bool kvm)
     g_autofree char *status = NULL;
 
     if (kvm) {
-        MIG_REQUIRE_KVM();
+        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     }
     slow_start(&s, kvm);
     assert_true(migtest_cancel(s.src));
@@ -121,7 +121,7 @@ static void run_dest_killed(bool kvm)
     g_autofree char *desc = NULL;
 
     if (kvm) {
-        MIG_REQUIRE_KVM();
+        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     }
     slow_start(&s, kvm);
     assert_true(qmptest_signal(s.dst, SIGKILL));

@@ -121,10 +121,11 @@ static void finish(Pair *p, bool kvm)
 
 static void run_kvm(MigTransport t, unsigned smp)
 {
-    g_autofree char *smp_arg = g_strdup_printf("-smp %u", smp);
+    g_autofree char *smp_arg = NULL;
     Pair p = { .smp = smp };
 
-    MIG_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
+    smp_arg = g_strdup_printf("-smp %u", smp);
     p.src = mig_start_dirtier_source(RAM_MIB, smp_arg);
     prepare(&p, t, true);
     assert_true(migtest_migrate(p.src, p.uri));

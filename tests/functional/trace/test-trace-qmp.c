@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 #include "qmp-test.h"
+#include "test-require.h"
 
 #define TIMEOUT QMPTEST_TIMEOUT_MS
 
@@ -91,9 +92,8 @@ static void test_trace_stderr(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
     vm = qmptest_start("-trace enable=qmp_*", 0);
     assert_non_null(vm);
     assert_ok(qmptest_client(vm), "{'execute': 'query-version'}");
@@ -112,9 +112,8 @@ static void test_trace_file(void **state)
     g_autofree char *path = NULL;
     g_autofree char *text = NULL;
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
     vm = qmptest_start("-trace qmp_command_dispatch "
                        "-trace file=@TMPDIR@/trace.log", 0);
     assert_non_null(vm);
@@ -158,9 +157,8 @@ static void test_toggle(void **state)
     g_autofree char *s1 = NULL, *s2 = NULL, *s3 = NULL;
     const char *err;
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
     vm = qmptest_start(NULL, 0);
     assert_non_null(vm);
     c = qmptest_client(vm);
@@ -313,14 +311,17 @@ static void test_help(void **state)
 static void test_usdt_notes(void **state)
 {
     const char *binary = g_getenv("COLO_VM_BINARY");
-    g_autofree char *readelf = g_find_program_in_path("readelf");
+    g_autofree char *readelf = NULL;
     g_autofree char *out = NULL;
     g_autofree char *cmd = NULL;
     int status;
 
-    if (!CONFIG_TRACE_DTRACE || !readelf || !binary) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_DTRACE,
+                 "the dtrace trace backend (-Dtrace_backends=dtrace)");
+    TEST_REQUIRE(binary, "COLO_VM_BINARY in the environment");
+    /* Found only now: the case may skip, and must hold nothing then. */
+    readelf = g_find_program_in_path("readelf");
+    TEST_REQUIRE(readelf, "readelf (binutils) in PATH");
     cmd = g_strdup_printf("%s -n %s", readelf, binary);
     assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
     assert_true(g_spawn_check_wait_status(status, NULL));

@@ -67,7 +67,7 @@ static void test_dirtier(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 64M -kernel @GUEST@/dirtier.elf "
                    "-serial stdio");
     run_and_check(vm, 64 * MIB, 64 * MIB, 1);
@@ -77,7 +77,7 @@ static void test_dirtier_smp(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 64M -smp 2 -kernel @GUEST@/dirtier.elf "
                    "-serial stdio");
     run_and_check(vm, 64 * MIB, 64 * MIB, 2);
@@ -88,7 +88,7 @@ static void test_dirtier_smp4(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 32M -smp 4 -kernel @GUEST@/dirtier.elf "
                    "-serial stdio");
     run_and_check(vm, 32 * MIB, 32 * MIB, 4);
@@ -98,7 +98,7 @@ static void test_dirtier_bootsector(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 128M "
                    "-drive file=@GUEST@/dirtier-bootsector.img,format=raw "
                    "-serial stdio");

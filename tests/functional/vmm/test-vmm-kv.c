@@ -69,7 +69,7 @@ static void test_kv_conversation(void **state)
     g_autoptr(SerialConn) conn = NULL;
     size_t i;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     conn = start_kv(&vm);
     for (i = 0; i < G_N_ELEMENTS(conversation); i++) {
         g_autofree char *reply =
@@ -87,11 +87,12 @@ static void test_kv_overlong_line(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
     g_autoptr(SerialConn) conn = NULL;
-    g_autofree char *big = g_strnfill(1000, 'x');
+    g_autofree char *big = NULL;
     g_autofree char *reply = NULL;
     g_autofree char *after = NULL;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
+    big = g_strnfill(1000, 'x');
     conn = start_kv(&vm);
     reply = serial_conn_request(conn, big, QMPTEST_TIMEOUT_MS);
     assert_non_null(reply);
@@ -109,7 +110,7 @@ static void test_kv_table_full(void **state)
     g_autoptr(SerialConn) conn = NULL;
     unsigned i;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     conn = start_kv(&vm);
     for (i = 0; i <= 64; i++) {
         g_autofree char *req = g_strdup_printf("SET k%u v%u", i, i);

@@ -24,7 +24,7 @@ static void test_start_paused(void **state)
     g_autoptr(QmpTestProc) vm = NULL;
     QmpTestClient *c;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/dirtier.elf "
                    "-serial stdio");
     c = qmptest_client(vm);
@@ -47,7 +47,7 @@ static void test_system_reset(void **state)
     QmpTestClient *c;
     json_t *data;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 16M -kernel @GUEST@/dirtier.elf "
                    "-serial stdio");
     c = qmptest_client(vm);
@@ -81,7 +81,7 @@ static void test_internal_error(void **state)
     qmptest_auto_json json_t *r = NULL;
     QmpTestClient *c;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/bad.elf "
                    "-serial stdio");
     c = qmptest_client(vm);
@@ -112,7 +112,7 @@ static void test_internal_error_reset(void **state)
     qmptest_auto_json json_t *r = NULL;
     QmpTestClient *c;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/bad.elf "
                    "-serial stdio");
     c = qmptest_client(vm);
@@ -140,7 +140,7 @@ static void test_debug_exit(void **state)
     g_autoptr(QmpTestProc) vm = NULL;
     int status;
 
-    VMM_REQUIRE_KVM();
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/exit.elf "
                    "-serial stdio");
     /* Started paused: the guest must not end colo-vm before QMP is up. */

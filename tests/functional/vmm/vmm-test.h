@@ -15,6 +15,7 @@
 
 #include "kvm-test.h"
 #include "qmp-test.h"
+#include "test-require.h"
 
 #define MIB ((uint64_t)1024 * 1024)
 
@@ -25,15 +26,6 @@
 
 /* Exit status of colo-vm when exit.elf writes its value (0x2a). */
 #define EXIT_GUEST_STATUS ((0x2a << 1) | 1)
-
-/* Skip the calling test, saying why, when KVM cannot be used. */
-#define VMM_REQUIRE_KVM() do {                                        \
-        g_autofree char *why_ = NULL;                                 \
-        if (!kvm_test_usable(&why_)) {                                \
-            print_message("skipped: %s\n", why_);                     \
-            skip();                                                   \
-        }                                                             \
-    } while (0)
 
 /*
  * The path of guest program @name ("dirtier.elf", ...) in the build

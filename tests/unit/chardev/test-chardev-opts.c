@@ -16,6 +16,7 @@
 
 #include "chardev/char.h"
 #include "util/main-loop.h"
+#include "test-require.h"
 
 static char *tmpdir;
 
@@ -288,9 +289,7 @@ static void test_file_output_error(void **state)
 {
     Chardev *c;
 
-    if (access("/dev/full", W_OK) != 0) {
-        skip();
-    }
+    TEST_REQUIRE(access("/dev/full", W_OK) == 0, "a writable /dev/full");
     /* A failing file drops (and counts) its output instead of stalling. */
     c = chardev_new_from_opts("file,id=full,path=/dev/full", &error_abort);
     assert_int_equal(chardev_write(c, (const uint8_t *)"abc", 3), 0);

@@ -21,6 +21,7 @@
 
 #include "chardev/char.h"
 #include "util/main-loop.h"
+#include "test-require.h"
 
 /* Child-side checks: no cmocka there, a failed check is an exit code. */
 #define CHILD_CHECK(cond, code) do { if (!(cond)) { _exit(code); } } while (0)
@@ -231,16 +232,26 @@ static void test_stdout_never_blocks(void **state)
     }
 }
 
+/* A pty master whose slave can be opened, or -1 with nothing left open. */
+static int open_pty_master(void)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+
+    if (master >= 0 && (grantpt(master) < 0 || unlockpt(master) < 0)) {
+        close(master);
+        return -1;
+    }
+    return master;
+}
+
 static void test_tty_raw_mode(void **state)
 {
     struct termios t;
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    int master = open_pty_master();
     int slave, status;
     pid_t pid;
 
-    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) {
-        skip();
-    }
+    TEST_REQUIRE(master >= 0, "a pseudo-terminal (posix_openpt)");
     slave = open(ptsname(master), O_RDWR | O_NOCTTY);
     assert_true(slave >= 0);
     pid = fork();

@@ -19,6 +19,7 @@
 #include "system/cpus.h"
 #include "system/fdt.h"
 #include "system/machine.h"
+#include "test-require.h"
 
 #define MiB (1024 * 1024ULL)
 #define GiB (1024 * MiB)
@@ -274,10 +275,7 @@ static void test_dump_dtc(void **state)
 
     g_autofree char *dtc = g_find_program_in_path("dtc");
 
-    if (!dtc) {
-        print_message("dtc is not installed: skipping\n");
-        skip();
-    }
+    TEST_REQUIRE(dtc, "dtc (device-tree-compiler) in PATH");
     dir = g_dir_make_tmp("test-fdt-XXXXXX", NULL);
     assert_non_null(dir);
     path = g_build_filename(dir, "machine.dtb", NULL);

@@ -21,6 +21,8 @@
 
 #include "system/kvm.h"
 #include "system/x86-boot.h"
+#include "kvm-test.h"
+#include "test-require.h"
 
 #define RAM_SIZE (16ULL << 20)
 #define CODE_ADDR 0x100000
@@ -92,14 +94,11 @@ static void test_vm_close(TestVm *vm)
     kvm_x86_caps_cleanup(&vm->caps);
 }
 
-static void skip_test(TestVm *vm, const char *why)
-{
-    print_message("skipped: %s (%s)\n", why, g_strerror(errno));
-    test_vm_close(vm);
-    skip();
-}
-
-/* A VM with RAM at 0 and one vCPU numbered @index, set up as colo-vm does. */
+/*
+ * A VM with RAM at 0 and one vCPU numbered @index, set up as colo-vm does.
+ * Skips the case when KVM is not usable, so a case calls it before it
+ * allocates anything.
+ */
 static void test_vm_open(TestVm *vm, unsigned int index)
 {
     struct kvm_userspace_memory_region region = {
@@ -108,16 +107,13 @@ static void test_vm_open(TestVm *vm, unsigned int index)
     uint64_t identity_map = KVM_IDENTITY_MAP_ADDR;
     int size;
 
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     memset(vm, 0, sizeof(*vm));
     vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (vm->kvm_fd < 0) {
-        skip_test(vm, "cannot open /dev/kvm");
-    }
+    assert_true(vm->kvm_fd >= 0);
     vm->vm_fd = vm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-    if (vm->vm_fd < 0) {
-        skip_test(vm, "KVM_CREATE_VM failed");
-    }
+    assert_true(vm->vm_fd >= 0);
     assert_int_equal(vm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
                               (unsigned long)&identity_map), 0);
     assert_int_equal(vm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR), 0);
@@ -262,10 +258,11 @@ static void assert_states_equal(X86VcpuState *a, X86VcpuState *b)
 static void test_state_round_trip(void **state)
 {
     TestVm vm;
-    X86VcpuState *s1 = g_new(X86VcpuState, 1);
-    X86VcpuState *s2 = g_new(X86VcpuState, 1);
+    X86VcpuState *s1, *s2;
 
     test_vm_open(&vm, 1);
+    s1 = g_new(X86VcpuState, 1);
+    s2 = g_new(X86VcpuState, 1);
     boot_long_mode(&vm, 1, long_mode_code, sizeof(long_mode_code));
     for (int exits = 0; run_vcpu(&vm) != KVM_EXIT_HLT; exits++) {
         assert_true(exits < 16);
@@ -302,9 +299,10 @@ static void test_state_round_trip(void **state)
 static void test_reset_state_accepted(void **state)
 {
     TestVm vm;
-    X86VcpuState *s = g_new(X86VcpuState, 1);
+    X86VcpuState *s;
 
     test_vm_open(&vm, 0);
+    s = g_new(X86VcpuState, 1);
     boot_long_mode(&vm, 0, long_mode_code, sizeof(long_mode_code));
     x86_boot_reset_state(s, 0);
     assert_true(kvm_x86_set_state(vm.vcpu_fd, s, &error_abort));
@@ -321,10 +319,11 @@ static void test_reset_state_accepted(void **state)
 static void test_bad_msr_refused(void **state)
 {
     TestVm vm;
-    X86VcpuState *s = g_new(X86VcpuState, 1);
+    X86VcpuState *s;
     Error *err = NULL;
 
     test_vm_open(&vm, 0);
+    s = g_new(X86VcpuState, 1);
     x86_boot_reset_state(s, 0);
     s->msrs[s->nmsrs++] = (X86VcpuMsr) { .index = 0xdeadbeef, .data = 1 };
     assert_false(kvm_x86_set_state(vm.vcpu_fd, s, &err));

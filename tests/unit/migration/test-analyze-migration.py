@@ -234,6 +234,7 @@ class AnalyzeMigration(unittest.TestCase):
 if __name__ == '__main__':
     if not os.environ.get('COLO_VM_BINARY') or \
             not os.environ.get('ANALYZE_MIGRATION'):
-        print('SKIP: COLO_VM_BINARY and ANALYZE_MIGRATION are not set')
+        print('SKIP: needs COLO_VM_BINARY and ANALYZE_MIGRATION in the '
+              'environment (meson test sets them)')
         sys.exit(77)
     unittest.main(verbosity=2)

@@ -27,6 +27,8 @@
 #include "system/cpu-vmstate.h"
 #include "system/cpus.h"
 #include "system/kvm.h"
+#include "kvm-test.h"
+#include "test-require.h"
 
 #define MEMBER_SIZE(m) sizeof(((X86VcpuState *)0)->m)
 /* The KVM structures, back to back (without padding) in the stream. */
@@ -282,38 +284,11 @@ static const AccelOps kvm_test_ops = {
     .vcpu_set_state = kvm_test_set,
 };
 
-/* NULL when usable, else why not. */
-static char *kvm_open(void)
-{
-    Error *err = NULL;
-
-    memset(&kvm, 0, sizeof(kvm));
-    kvm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (kvm.kvm_fd < 0) {
-        return g_strdup_printf("/dev/kvm: %s", strerror(errno));
-    }
-    kvm.vm_fd = ioctl(kvm.kvm_fd, KVM_CREATE_VM, 0);
-    if (kvm.vm_fd < 0) {
-        return g_strdup_printf("KVM_CREATE_VM: %s", strerror(errno));
-    }
-    if (!kvm_x86_caps_init(&kvm.caps, kvm.kvm_fd, &err)) {
-        char *why = g_strdup(error_get_pretty(err));
-
-        error_free(err);
-        return why;
-    }
-    for (int i = 0; i < 2; i++) {
-        kvm.vcpu_fd[i] = ioctl(kvm.vm_fd, KVM_CREATE_VCPU, i);
-        if (kvm.vcpu_fd[i] < 0) {
-            return g_strdup_printf("KVM_CREATE_VCPU: %s", strerror(errno));
-        }
-        assert_true(kvm_x86_vcpu_setup(&kvm.caps, kvm.vcpu_fd[i], i,
-                                       &error_abort));
-        kvm.cpu[i].index = i;
-        kvm.cpu[i].stopped = true;
-    }
-    return NULL;
-}
+/*
+ * What the host lacks when kvm_open() fails, for TEST_REQUIRE: static,
+ * so that a case that skips holds no memory.
+ */
+static char kvm_unmet[160];
 
 static void kvm_close(void)
 {
@@ -331,22 +306,67 @@ static void kvm_close(void)
     }
 }
 
+static bool G_GNUC_PRINTF(1, 2) kvm_open_failed(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_vsnprintf(kvm_unmet, sizeof(kvm_unmet), fmt, ap);
+    va_end(ap);
+    kvm_close();
+    return false;
+}
+
+/*
+ * The fixture's VM with two vCPUs set up as colo-vm does; on failure
+ * nothing is left open and kvm_unmet says why.
+ */
+static bool kvm_open(void)
+{
+    Error *err = NULL;
+
+    memset(&kvm, 0, sizeof(kvm));
+    kvm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm.kvm_fd < 0) {
+        return kvm_open_failed("a usable /dev/kvm (open /dev/kvm: %s)",
+                               strerror(errno));
+    }
+    kvm.vm_fd = ioctl(kvm.kvm_fd, KVM_CREATE_VM, 0);
+    if (kvm.vm_fd < 0) {
+        return kvm_open_failed("a usable /dev/kvm (KVM_CREATE_VM: %s)",
+                               strerror(errno));
+    }
+    if (!kvm_x86_caps_init(&kvm.caps, kvm.kvm_fd, &err)) {
+        kvm_open_failed("KVM with what colo-vm's vCPUs need (%s)",
+                        error_get_pretty(err));
+        error_free(err);
+        return false;
+    }
+    for (int i = 0; i < 2; i++) {
+        kvm.vcpu_fd[i] = ioctl(kvm.vm_fd, KVM_CREATE_VCPU, i);
+        if (kvm.vcpu_fd[i] < 0) {
+            return kvm_open_failed("KVM to create two vCPUs "
+                                   "(KVM_CREATE_VCPU: %s)", strerror(errno));
+        }
+        assert_true(kvm_x86_vcpu_setup(&kvm.caps, kvm.vcpu_fd[i], i,
+                                       &error_abort));
+        kvm.cpu[i].index = i;
+        kvm.cpu[i].stopped = true;
+    }
+    return true;
+}
+
 static void test_kvm_round_trip(void **state)
 {
-    g_autofree char *why = kvm_open();
-    X86VcpuState *in = g_new0(X86VcpuState, 1);
-    X86VcpuState *out = g_new0(X86VcpuState, 1);
+    X86VcpuState *in, *out;
     CPUVmstate *src, *dst;
     g_autofree uint8_t *data = NULL;
     size_t len;
 
-    if (why) {
-        kvm_close();
-        g_free(in);
-        g_free(out);
-        print_message("KVM unusable (%s): test skipped\n", why);
-        skip();
-    }
+    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
+    TEST_REQUIRE(kvm_open(), kvm_unmet);
+    in = g_new0(X86VcpuState, 1);
+    out = g_new0(X86VcpuState, 1);
     accel_reset_current();
     assert_true(accel_select(kvm_test_ops.name, &error_abort));
 

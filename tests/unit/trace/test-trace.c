@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include "qapi/error.h"
 #include "trace/control.h"
+#include "test-require.h"
 #include "test-trace.h"
 
 /* Events of test-trace-events that can be switched at run time. */
@@ -375,9 +376,8 @@ static void test_log_format(void **state)
     Fixture *f = *state;
     g_autofree char *text = NULL;
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
     text = capture(f, "test_*", fire_all);
     assert_log_lines(text, expected);
 }
@@ -393,9 +393,8 @@ static void test_log_only_enabled(void **state)
     g_autofree char *nothing = NULL;
     g_autofree char *text = NULL;
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
     /* glob has no character classes: this matches no event */
     nothing = capture(f, "enable=test_[so]*", fire_all);
     assert_string_equal(nothing, "");
@@ -417,14 +416,15 @@ static void test_log_long_line(void **state)
 {
     Fixture *f = *state;
     g_autofree char *text = NULL;
-    g_autofree char *xs = g_strnfill(3000, 'x');
-    g_autofree char *long_body = g_strdup_printf("test_string name=%s idx=1",
-                                                 xs);
-    const char *expected[] = { long_body, "test_int value=2", NULL };
+    g_autofree char *xs = NULL;
+    g_autofree char *long_body = NULL;
+    const char *expected[] = { NULL, "test_int value=2", NULL };
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
+    xs = g_strnfill(3000, 'x');
+    long_body = g_strdup_printf("test_string name=%s idx=1", xs);
+    expected[0] = long_body;
     text = capture(f, "test_*", fire_long);
     assert_log_lines(text, expected);
 }
@@ -459,15 +459,15 @@ static void test_log_threads(void **state)
     Fixture *f = *state;
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
-    g_autoptr(GRegex) re = g_regex_new(
-        "^[0-9]+@[0-9]+\\.[0-9]{6}:test_string "
-        "name=from-a-thread-with-a-longish-name idx=([0-9])$", 0, 0, NULL);
+    g_autoptr(GRegex) re = NULL;
     unsigned counts[LOG_THREADS] = { 0 };
     size_t n = 0;
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
+    re = g_regex_new("^[0-9]+@[0-9]+\\.[0-9]{6}:test_string "
+                     "name=from-a-thread-with-a-longish-name idx=([0-9])$",
+                     0, 0, NULL);
     text = capture(f, "test_string", fire_threads);
     lines = g_strsplit(text, "\n", -1);
     for (; lines[n] && lines[n][0]; n++) {
@@ -490,9 +490,8 @@ static void test_log_file_truncated(void **state)
     g_autofree char *text = NULL;
     static const char *const expected[] = { "test_int value=2", NULL };
 
-    if (!CONFIG_TRACE_LOG) {
-        skip();
-    }
+    TEST_REQUIRE(CONFIG_TRACE_LOG,
+                 "the log trace backend (-Dtrace_backends=log)");
     assert_true(g_file_set_contents(f->log, "stale\n", -1, NULL));
     text = capture(f, "test_int", fire_long);
     assert_log_lines(text, expected);
