@@ -115,9 +115,16 @@ static void write_gdt(uint8_t *ram)
     memset(ram + X86_BOOT_TSS_ADDR, 0, X86_BOOT_TSS_LIMIT + 1);
 }
 
+/*
+ * Accessed and dirty are set from the start: a CPU's page walker sets
+ * them by writing the entries, and TCG's walker writes guest RAM behind
+ * the back of dirty logging (tcg-all.c), so with the bits already set
+ * the tables never change after boot.
+ */
 static void write_page_tables(uint8_t *ram)
 {
-    const uint64_t flags = X86_PTE_PRESENT | X86_PTE_WRITE;
+    const uint64_t flags = X86_PTE_PRESENT | X86_PTE_WRITE |
+                           X86_PTE_ACCESSED;
 
     memset(ram + X86_BOOT_PML4_ADDR, 0, X86_BOOT_TABLES_END -
            X86_BOOT_PML4_ADDR);
@@ -129,7 +136,8 @@ static void write_page_tables(uint8_t *ram)
         for (uint64_t i = 0; i < PD_ENTRIES; i++) {
             uint64_t gpa = (pd * PD_ENTRIES + i) * PAGE_2M;
 
-            put_le64(ram + pd_addr + i * 8, gpa | flags | X86_PTE_PS);
+            put_le64(ram + pd_addr + i * 8,
+                     gpa | flags | X86_PTE_DIRTY | X86_PTE_PS);
         }
     }
 }

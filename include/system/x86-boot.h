@@ -69,6 +69,8 @@ typedef struct MachineState MachineState;
 /* Page-table entry bits. */
 #define X86_PTE_PRESENT         (1ULL << 0)
 #define X86_PTE_WRITE           (1ULL << 1)
+#define X86_PTE_ACCESSED        (1ULL << 5)
+#define X86_PTE_DIRTY           (1ULL << 6)
 #define X86_PTE_PS              (1ULL << 7)
 
 /* MSRs the boot state sets (the accelerator may save more). */
