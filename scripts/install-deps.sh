@@ -13,6 +13,7 @@ libglib2.0-dev
 libjansson-dev
 libcmocka-dev
 libfdt-dev
+libunicorn-dev
 device-tree-compiler
 systemtap-sdt-dev
 clang

@@ -1,0 +1,78 @@
+/*
+ * Shared between the layers of the TCG accelerator: tcg-all.c (the
+ * accelerator, the round-robin of engines, dirty logging), tcg-vcpu.c
+ * (vCPU threads, hooks, exits) and tcg-x86.c (the x86 state of one
+ * Unicorn engine).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef SYSTEM_TCG_INT_H
+#define SYSTEM_TCG_INT_H
+
+#include <unicorn/unicorn.h>
+
+#include "system/accel.h"
+#include "system/cpus.h"
+#include "system/ram.h"
+#include "system/tcg.h"
+
+/*
+ * One vCPU's engine and the state it was loaded with.  Owned by the
+ * vCPU: its thread runs the engine; other threads (reset, migration)
+ * load or read it only while the vCPU is stopped.
+ */
+struct TCGX86Cpu {
+    unsigned int index;
+    uc_engine *uc;          /* NULL until a runnable state is loaded */
+    uc_mode mode;           /* the mode uc was opened in */
+    /* The engine ran since @state was loaded into it or read from it. */
+    bool ran;
+    TCGEngineSetup setup;
+    void *opaque;
+    /* Last: X86VcpuState ends in a flexible array. */
+    X86VcpuState state;
+};
+
+/* tcg-x86.c */
+
+/* The address uc_emu_start() must be given to resume where it stopped. */
+uint64_t tcg_x86_cpu_resume_pc(TCGX86Cpu *c);
+/* RIP and RSP as the engine holds them (for messages). */
+void tcg_x86_cpu_pc_sp(TCGX86Cpu *c, uint64_t *rip, uint64_t *rsp);
+/*
+ * The engine stopped right after an instruction ending in 0xf4 (HLT):
+ * the byte before the linear address it would resume at.
+ */
+bool tcg_x86_cpu_after_hlt(TCGX86Cpu *c);
+
+/* tcg-all.c: the round-robin of the VM's engines. */
+
+/*
+ * Wait for this vCPU's turn to run guest code.  Turns are handed out
+ * first come, first served; only one engine of the VM runs at a time.
+ * Called without the BQL (the vCPU holding the turn may need it).
+ */
+void tcg_turn_acquire(void);
+void tcg_turn_release(void);
+/*
+ * Around uc_emu_start() of @c's engine, under the turn: the ticker stops
+ * the engine when its time slice is over or a kick is pending.
+ * tcg_run_end() says whether someone asked the engine to stop.
+ */
+void tcg_run_begin(TCGX86Cpu *c);
+bool tcg_run_end(TCGX86Cpu *c);
+/* Stop @c's engine if it is the one running; any thread. */
+void tcg_stop_engine(TCGX86Cpu *c);
+
+/* Mark guest-physical pages [first, last] in the dirty log; any thread. */
+void tcg_dirty_log_mark(uint64_t first_page, uint64_t last_page);
+
+/* tcg-vcpu.c */
+bool tcg_vcpu_init(CPUState *cpu, Error **errp);
+void tcg_vcpu_kick(CPUState *cpu);
+void tcg_vcpu_destroy(CPUState *cpu);
+bool tcg_vcpu_get_state(CPUState *cpu, X86VcpuState *s, Error **errp);
+bool tcg_vcpu_set_state(CPUState *cpu, const X86VcpuState *s,
+                        Error **errp);
+
+#endif /* SYSTEM_TCG_INT_H */
