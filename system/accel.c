@@ -61,31 +61,62 @@ char *accel_list_names(void)
     return g_string_free(s, false);
 }
 
-bool accel_select(const char *name, Error **errp)
+static void accel_use(const AccelOps *ops)
 {
-    ERRP_GUARD();
-    const AccelOps *ops = accel_find(name ? name : "kvm");
+    accel_registry.current = ops;
+    trace_accel_select(ops->name);
+}
+
+/*
+ * No -accel: QEMU's -machine accel=kvm:tcg, KVM where /dev/kvm works
+ * and TCG elsewhere, saying why on one line (a user who expected KVM
+ * must not wonder why the guest is slow).
+ */
+static bool accel_select_default(Error **errp)
+{
+    const AccelOps *kvm = accel_find("kvm");
+    const AccelOps *tcg = accel_find("tcg");
     Error *err = NULL;
 
-    if (!ops) {
-        g_autofree char *names = accel_list_names();
-
-        error_setg(errp, "invalid accelerator %s", name ? name : "kvm");
-        error_append_hint(errp, "Available accelerators: %s\n", names);
-        return false;
+    if (kvm && (!kvm->available || kvm->available(&err))) {
+        accel_use(kvm);
+        return true;
     }
-    if (ops->available && !ops->available(&err)) {
-        if (name) {
+    if (!tcg || (tcg->available && !tcg->available(NULL))) {
+        if (err) {
             error_propagate(errp, err);
         } else {
-            error_setg(errp, "%s; use -accel qtest to run without KVM",
-                       error_get_pretty(err));
-            error_free(err);
+            error_setg(errp, "no accelerator that runs guest code is "
+                       "available");
         }
         return false;
     }
-    accel_registry.current = ops;
-    trace_accel_select(ops->name);
+    error_report("no usable KVM (%s): using tcg",
+                 err ? error_get_pretty(err) : "not built in");
+    error_free(err);
+    accel_use(tcg);
+    return true;
+}
+
+bool accel_select(const char *name, Error **errp)
+{
+    const AccelOps *ops;
+
+    if (!name) {
+        return accel_select_default(errp);
+    }
+    ops = accel_find(name);
+    if (!ops) {
+        g_autofree char *names = accel_list_names();
+
+        error_setg(errp, "invalid accelerator %s", name);
+        error_append_hint(errp, "Available accelerators: %s\n", names);
+        return false;
+    }
+    if (ops->available && !ops->available(errp)) {
+        return false;
+    }
+    accel_use(ops);
     return true;
 }
 

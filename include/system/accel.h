@@ -1,5 +1,6 @@
 /*
- * Accelerators: what runs the guest ("kvm") or pretends to ("qtest").
+ * Accelerators: what runs the guest ("kvm", "tcg") or pretends to
+ * ("qtest").
  *
  * Each accelerator fills in one AccelOps and registers it, from a
  * constructor or an explicit init call, before the machine is created.
@@ -21,7 +22,7 @@ typedef struct CPUState CPUState;
 typedef struct RAMBlock RAMBlock;
 
 typedef struct AccelOps {
-    const char *name;                         /* "kvm", "qtest" */
+    const char *name;                         /* "kvm", "tcg", "qtest" */
     /* Can this host use it?  The error says why not (kvm: /dev/kvm). */
     bool (*available)(Error **errp);
     /* Create the VM and map every RAM block (they exist already). */
@@ -72,8 +73,9 @@ const AccelOps *accel_find(const char *name);
 /* The accelerator the machine uses; NULL before accel_select(). */
 const AccelOps *current_accel(void);
 /*
- * Pick @name as the accelerator (NULL: "kvm").  Fails when it is not
- * registered or not available on this host.
+ * Pick @name as the accelerator.  Fails when it is not registered or
+ * not available on this host.  NULL picks "kvm" where it is available,
+ * else "tcg", and then says so on stderr with KVM's reason.
  */
 bool accel_select(const char *name, Error **errp);
 /* Forget the choice (tests; the machine is gone). */
