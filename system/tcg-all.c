@@ -13,11 +13,15 @@
  * it.  Handing the turn over orders memory between engines too (a
  * mutex), so one vCPU sees every store of the previous slice.
  *
- * A ticker thread ends slices: it stops the running engine
- * (uc_emu_stop) when its slice is over or when a kick asked for it.  A
- * stop that lands just before the engine starts is lost (uc_emu_start
- * clears the request), so the ticker repeats it every millisecond until
- * the engine has returned.
+ * A ticker thread ends slices: when another vCPU waits for the turn and
+ * the running engine's slice is over, it asks the engine to stop.  The
+ * engine stops at the start of its next translation block, where a
+ * block hook looks at the request (tcg-vcpu.c): Unicorn's own
+ * uc_emu_stop() from another thread can land in the middle of a block,
+ * after which Unicorn resumes at the block's start and runs the stores
+ * before the stop a second time (measured: about one doubled locked
+ * increment per stop).  A request made before the engine started is not
+ * lost either: the first block sees it.
  *
  * Dirty logging: every engine has a memory-write hook, always on, that
  * marks the page of each guest store in a per-block log
@@ -52,21 +56,16 @@
  * and costs one vCPU nothing measurable.
  */
 #define TCG_TIMESLICE_MS 1
-/* Until a stopped engine returns, stop it again this often. */
-#define TCG_STOP_RETRY_MS 1
-
 typedef struct TCGState {
-    /* Protects: the turn, running, run_start_ns, stop_requested, exit. */
+    /* Protects: the turn, running, run_start_ns, ticker_exit. */
     Mutex lock;
     Cond turn_cond;         /* now_serving moved */
-    Cond ticker_cond;       /* an engine started, a stop, exit */
+    Cond ticker_cond;       /* an engine started, someone waits, exit */
     uint64_t next_ticket;   /* Protected by lock */
     uint64_t now_serving;   /* Protected by lock */
     /* The engine in uc_emu_start, or NULL.  Protected by lock. */
     TCGX86Cpu *running;
     int64_t run_start_ns;   /* Protected by lock */
-    /* Someone asked the running engine to stop.  Protected by lock. */
-    bool stop_requested;
     bool ticker_exit;       /* Protected by lock */
     Thread ticker;
     bool ticker_started;    /* BQL */
@@ -108,10 +107,9 @@ void tcg_turn_release(void)
     mutex_unlock(&s->lock);
 }
 
-static void tcg_stop_running_locked(TCGState *s)
+void tcg_stop_engine(TCGX86Cpu *c)
 {
-    s->stop_requested = true;
-    uc_emu_stop(s->running->uc);
+    __atomic_store_n(&c->stop_requested, true, __ATOMIC_SEQ_CST);
 }
 
 void tcg_run_begin(TCGX86Cpu *c)
@@ -119,35 +117,23 @@ void tcg_run_begin(TCGX86Cpu *c)
     TCGState *s = &tcg_state;
 
     mutex_lock(&s->lock);
+    /*
+     * Kicks that came before are answered: the caller looked at
+     * cpu_can_run() under the BQL, after the kicker set its flag.
+     */
+    __atomic_store_n(&c->stop_requested, false, __ATOMIC_SEQ_CST);
     s->running = c;
-    s->stop_requested = false;
     s->run_start_ns = clock_get_ns(CLOCK_TYPE_REALTIME);
     cond_signal(&s->ticker_cond);
     mutex_unlock(&s->lock);
 }
 
-bool tcg_run_end(TCGX86Cpu *c)
+void tcg_run_end(TCGX86Cpu *c)
 {
     TCGState *s = &tcg_state;
-    bool stopped;
 
     mutex_lock(&s->lock);
-    stopped = s->stop_requested;
     s->running = NULL;
-    s->stop_requested = false;
-    mutex_unlock(&s->lock);
-    return stopped;
-}
-
-void tcg_stop_engine(TCGX86Cpu *c)
-{
-    TCGState *s = &tcg_state;
-
-    mutex_lock(&s->lock);
-    if (s->running == c) {
-        tcg_stop_running_locked(s);
-        cond_signal(&s->ticker_cond);
-    }
     mutex_unlock(&s->lock);
 }
 
@@ -159,18 +145,9 @@ static void *tcg_ticker_thread(void *opaque)
     while (!s->ticker_exit) {
         int64_t left;
 
-        if (!s->running) {
-            cond_wait(&s->ticker_cond, &s->lock);
-            continue;
-        }
-        if (s->stop_requested) {
-            /* Again, in case the last stop came before the engine ran. */
-            uc_emu_stop(s->running->uc);
-            cond_timedwait(&s->ticker_cond, &s->lock, TCG_STOP_RETRY_MS);
-            continue;
-        }
-        if (s->next_ticket - s->now_serving <= 1) {
-            /* Nobody waits for the turn: no need to end the slice. */
+        /* Alone or idle, an engine runs on: slices are for sharing. */
+        if (!s->running || s->next_ticket - s->now_serving <= 1 ||
+            __atomic_load_n(&s->running->stop_requested, __ATOMIC_SEQ_CST)) {
             cond_wait(&s->ticker_cond, &s->lock);
             continue;
         }
@@ -178,7 +155,7 @@ static void *tcg_ticker_thread(void *opaque)
                clock_get_ns(CLOCK_TYPE_REALTIME);
         if (left <= 0) {
             trace_tcg_timeslice_end(s->running->index);
-            tcg_stop_running_locked(s);
+            tcg_stop_engine(s->running);
             continue;
         }
         cond_timedwait(&s->ticker_cond, &s->lock,

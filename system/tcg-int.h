@@ -27,6 +27,11 @@ struct TCGX86Cpu {
     uc_mode mode;           /* the mode uc was opened in */
     /* The engine ran since @state was loaded into it or read from it. */
     bool ran;
+    /*
+     * The engine must stop at the start of its next translation block.
+     * Set by any thread (atomically), cleared when a run begins.
+     */
+    bool stop_requested;
     TCGEngineSetup setup;
     void *opaque;
     /* Last: X86VcpuState ends in a flexible array. */
@@ -55,13 +60,18 @@ bool tcg_x86_cpu_after_hlt(TCGX86Cpu *c);
 void tcg_turn_acquire(void);
 void tcg_turn_release(void);
 /*
- * Around uc_emu_start() of @c's engine, under the turn: the ticker stops
- * the engine when its time slice is over or a kick is pending.
- * tcg_run_end() says whether someone asked the engine to stop.
+ * Around uc_emu_start() of @c's engine, under the turn: the ticker asks
+ * the engine to stop when its time slice is over and others wait.
  */
 void tcg_run_begin(TCGX86Cpu *c);
-bool tcg_run_end(TCGX86Cpu *c);
-/* Stop @c's engine if it is the one running; any thread. */
+void tcg_run_end(TCGX86Cpu *c);
+/*
+ * Ask @c's engine to stop at the start of its next translation block
+ * (c->stop_requested); any thread.  Only a block hook may stop an engine
+ * (tcg-vcpu.c): Unicorn 2.0.1 leaves a translation block it was stopped
+ * in the middle of at the block's start, so that resuming it runs its
+ * first instructions, and their stores, twice.
+ */
 void tcg_stop_engine(TCGX86Cpu *c);
 
 /* Mark guest-physical pages [first, last] in the dirty log; any thread. */

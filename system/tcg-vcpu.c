@@ -5,17 +5,17 @@
  *
  * The thread holds the BQL except while the engine runs; hooks run in
  * the engine, on this thread, without the BQL, and take it for the
- * machine (port I/O).  A kick stops the engine if it is the one running
- * (tcg_stop_engine); a vCPU waiting for its turn needs none: it looks
- * at cpu_can_run() again, under the BQL, once the turn is its own.
- * Kickers set their flag (stop, exit_request) under the BQL, and the
- * thread marks its engine as running under the BQL after that check,
- * so a kick either is seen by the check or finds the engine running.
+ * machine (port I/O).  A kick asks the engine to stop
+ * (tcg_stop_engine), which a block hook does at the start of the next
+ * translation block: the request outlives a run that has not begun, so
+ * no kick is lost, and the thread looks at cpu_can_run() under the BQL
+ * before each run, after kickers set their flag (stop, exit_request).
  *
- * What ends a run: the time slice or a kick (nothing to do); HLT, which
- * parks the vCPU until the next reset as under KVM; an exception, an
- * instruction Unicorn cannot run or an access it cannot map, which stop
- * the VM in internal-error and park the vCPU.  Exceptions are never
+ * What ends a run: the block hook, for the time slice or a kick
+ * (nothing to do); HLT, which parks the vCPU until the next reset as
+ * under KVM; an exception, an instruction Unicorn cannot run or an
+ * access it cannot map, which stop the VM in internal-error and park
+ * the vCPU.  Exceptions are never
  * delivered through the guest's IDT: with the boot protocol's empty IDT
  * every one of them is a triple fault under KVM too.
  *
@@ -49,6 +49,8 @@ typedef struct TCGVcpu {
     uint64_t pending_first, pending_last;
     /* The vector of the exception that ended the run, or -1. */
     int exception;
+    /* The block hook stopped the engine during this run. */
+    bool hook_stopped;
 } TCGVcpu;
 
 static void G_GNUC_PRINTF(2, 3)
@@ -124,6 +126,18 @@ static void tcg_hook_write(uc_engine *uc, uc_mem_type type,
     tv->pending_last = MAX(first, last);
 }
 
+/* The only place an engine is stopped for a slice or a kick. */
+static void tcg_hook_block(uc_engine *uc, uint64_t addr, uint32_t size,
+                           void *opaque)
+{
+    TCGVcpu *tv = opaque;
+
+    if (__atomic_load_n(&tv->x86->stop_requested, __ATOMIC_SEQ_CST)) {
+        tv->hook_stopped = true;
+        uc_emu_stop(uc);
+    }
+}
+
 static void tcg_hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
     TCGVcpu *tv = opaque;
@@ -188,6 +202,9 @@ static bool tcg_vcpu_engine_setup(void *opaque_uc, void *opaque,
                           0);
     }
     if (!err) {
+        err = uc_hook_add(uc, &h, UC_HOOK_BLOCK, tcg_hook_block, tv, 1, 0);
+    }
+    if (!err) {
         err = uc_hook_add(uc, &h, UC_HOOK_INTR, tcg_hook_intr, tv, 1, 0);
     }
     if (err) {
@@ -206,9 +223,10 @@ static bool tcg_vcpu_engine_setup(void *opaque_uc, void *opaque,
 }
 
 /* vCPU thread, BQL held, after uc_emu_start() returned. */
-static void tcg_vcpu_handle_stop(CPUState *cpu, uc_err err, bool stopped)
+static void tcg_vcpu_handle_stop(CPUState *cpu, uc_err err)
 {
     TCGVcpu *tv = cpu->accel;
+    uint64_t rip, rsp;
 
     switch (err) {
     case UC_ERR_OK:
@@ -231,19 +249,20 @@ static void tcg_vcpu_handle_stop(CPUState *cpu, uc_err err, bool stopped)
                       tv->exception);
         return;
     }
-    /*
-     * Unicorn ends a run on HLT without saying so.  When nobody asked
-     * the engine to stop and it stopped after a HLT, that is why.  When
-     * a stop coincides with a HLT, the vCPU runs on after it, as if an
-     * NMI had woken it: guests halt in a loop for that reason.
-     */
-    if (!stopped && tcg_x86_cpu_after_hlt(tv->x86)) {
-        uint64_t rip, rsp;
-
-        tcg_x86_cpu_pc_sp(tv->x86, &rip, &rsp);
-        trace_tcg_vcpu_halted(cpu->index, rip);
-        cpu->halted = true;
+    if (tv->hook_stopped) {
+        return;
     }
+    /*
+     * Unicorn ends a run on HLT without saying so; nothing else ends one
+     * without an error when the hooks did not.
+     */
+    tcg_x86_cpu_pc_sp(tv->x86, &rip, &rsp);
+    if (!tcg_x86_cpu_after_hlt(tv->x86)) {
+        tcg_vcpu_fail(cpu, "Unicorn stopped for no known reason");
+        return;
+    }
+    trace_tcg_vcpu_halted(cpu->index, rip);
+    cpu->halted = true;
 }
 
 /* vCPU thread, BQL and the turn held. */
@@ -253,7 +272,6 @@ static void tcg_vcpu_run_once(CPUState *cpu)
     TCGX86Cpu *c = tv->x86;
     uint64_t pc;
     uc_err err;
-    bool stopped;
 
     if (!c->uc) {
         tcg_vcpu_fail(cpu, "no runnable state was loaded");
@@ -261,15 +279,16 @@ static void tcg_vcpu_run_once(CPUState *cpu)
     }
     pc = tcg_x86_cpu_resume_pc(c);
     tv->exception = -1;
+    tv->hook_stopped = false;
     c->ran = true;
     tcg_run_begin(c);
     bql_unlock();
     err = uc_emu_start(c->uc, pc, UINT64_MAX, 0, 0);
     tcg_vcpu_flush_pending(tv);
     bql_lock();
-    stopped = tcg_run_end(c);
-    trace_tcg_vcpu_run(cpu->index, pc, err, stopped);
-    tcg_vcpu_handle_stop(cpu, err, stopped);
+    tcg_run_end(c);
+    trace_tcg_vcpu_run(cpu->index, pc, err, tv->hook_stopped);
+    tcg_vcpu_handle_stop(cpu, err);
 }
 
 /*
