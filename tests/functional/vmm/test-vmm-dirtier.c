@@ -1,6 +1,7 @@
 /*
- * The dirtier guests under KVM: they run, stop and resume on request,
- * and a RAM snapshot taken while stopped is consistent.
+ * The dirtier guests under each accelerator that runs guest code: they
+ * run, stop and resume on request, and a RAM snapshot taken while
+ * stopped is consistent.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -66,20 +67,20 @@ static void run_and_check(QmpTestProc *vm, uint64_t ram_size,
 static void test_dirtier(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 64M -kernel @GUEST@/dirtier.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 64M -kernel @GUEST@/dirtier.elf "
+                   "-serial stdio", accel);
     run_and_check(vm, 64 * MIB, 64 * MIB, 1);
 }
 
 static void test_dirtier_smp(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 64M -smp 2 -kernel @GUEST@/dirtier.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 64M -smp 2 -kernel @GUEST@/dirtier.elf "
+                   "-serial stdio", accel);
     run_and_check(vm, 64 * MIB, 64 * MIB, 2);
 }
 
@@ -87,21 +88,21 @@ static void test_dirtier_smp(void **state)
 static void test_dirtier_smp4(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 32M -smp 4 -kernel @GUEST@/dirtier.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 32M -smp 4 -kernel @GUEST@/dirtier.elf "
+                   "-serial stdio", accel);
     run_and_check(vm, 32 * MIB, 32 * MIB, 4);
 }
 
 static void test_dirtier_bootsector(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 128M "
+    vm = vmm_start("-accel %s -m 128M "
                    "-drive file=@GUEST@/dirtier-bootsector.img,format=raw "
-                   "-serial stdio");
+                   "-serial stdio", accel);
     run_and_check(vm, 128 * MIB, BOOTSECTOR_DIRTY_END, 1);
 }
 
@@ -114,5 +115,6 @@ int main(void)
         cmocka_unit_test(test_dirtier_bootsector),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return accel_test_run_group("vmm-dirtier", tests, G_N_ELEMENTS(tests),
+                                NULL, NULL);
 }

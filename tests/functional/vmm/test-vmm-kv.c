@@ -34,14 +34,15 @@ static const KvExchange conversation[] = {
     { "PING", "PONG" },
 };
 
-static SerialConn *start_kv(QmpTestProc **vm)
+static SerialConn *start_kv(QmpTestProc **vm, const char *accel)
 {
     g_autofree char *sock = NULL;
     SerialConn *conn;
     char *line;
 
-    *vm = vmm_start("-accel kvm -m 16M -kernel @GUEST@/kv.elf "
-                    "-serial unix:@TMPDIR@/serial.sock,server=on,wait=off");
+    *vm = vmm_start("-accel %s -m 16M -kernel @GUEST@/kv.elf "
+                    "-serial unix:@TMPDIR@/serial.sock,server=on,wait=off",
+                    accel);
     sock = g_build_filename(qmptest_tmpdir(*vm), "serial.sock", NULL);
     conn = serial_connect(*vm, sock, QMPTEST_TIMEOUT_MS);
     assert_non_null(conn);
@@ -68,9 +69,9 @@ static void test_kv_conversation(void **state)
     g_autoptr(QmpTestProc) vm = NULL;
     g_autoptr(SerialConn) conn = NULL;
     size_t i;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    conn = start_kv(&vm);
+    conn = start_kv(&vm, accel);
     for (i = 0; i < G_N_ELEMENTS(conversation); i++) {
         g_autofree char *reply =
             serial_conn_request(conn, conversation[i].request,
@@ -90,10 +91,10 @@ static void test_kv_overlong_line(void **state)
     g_autofree char *big = NULL;
     g_autofree char *reply = NULL;
     g_autofree char *after = NULL;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     big = g_strnfill(1000, 'x');
-    conn = start_kv(&vm);
+    conn = start_kv(&vm, accel);
     reply = serial_conn_request(conn, big, QMPTEST_TIMEOUT_MS);
     assert_non_null(reply);
     assert_string_equal(reply, "ERR");
@@ -109,9 +110,9 @@ static void test_kv_table_full(void **state)
     g_autoptr(QmpTestProc) vm = NULL;
     g_autoptr(SerialConn) conn = NULL;
     unsigned i;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    conn = start_kv(&vm);
+    conn = start_kv(&vm, accel);
     for (i = 0; i <= 64; i++) {
         g_autofree char *req = g_strdup_printf("SET k%u v%u", i, i);
         g_autofree char *reply = serial_conn_request(conn, req,
@@ -146,5 +147,6 @@ int main(void)
         cmocka_unit_test(test_kv_table_full),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return accel_test_run_group("vmm-kv", tests, G_N_ELEMENTS(tests),
+                                NULL, NULL);
 }

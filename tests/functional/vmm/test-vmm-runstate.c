@@ -1,7 +1,7 @@
 /*
- * Run states of a KVM guest seen through QMP: -S and cont,
- * system_reset, a guest that crashes its vCPU, a guest that ends the VM
- * through the debug-exit port.
+ * Run states of a guest seen through QMP, under each accelerator that
+ * runs guest code: -S and cont, system_reset, a guest that crashes its
+ * vCPU, a guest that ends the VM through the debug-exit port.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -23,10 +23,10 @@ static void test_start_paused(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
     QmpTestClient *c;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/dirtier.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 16M -S -kernel @GUEST@/dirtier.elf "
+                   "-serial stdio", accel);
     c = qmptest_client(vm);
     vmm_assert_status(c, "prelaunch", false);
     assert_string_equal(qmptest_stdout(vm), "");
@@ -46,10 +46,10 @@ static void test_system_reset(void **state)
     qmptest_auto_json json_t *ev = NULL;
     QmpTestClient *c;
     json_t *data;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 16M -kernel @GUEST@/dirtier.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 16M -kernel @GUEST@/dirtier.elf "
+                   "-serial stdio", accel);
     c = qmptest_client(vm);
     assert_true(serial_wait_char_count(vm, 'B', 1, QMPTEST_TIMEOUT_MS));
 
@@ -80,10 +80,10 @@ static void test_internal_error(void **state)
     qmptest_auto_json json_t *ev = NULL;
     qmptest_auto_json json_t *r = NULL;
     QmpTestClient *c;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/bad.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 16M -S -kernel @GUEST@/bad.elf "
+                   "-serial stdio", accel);
     c = qmptest_client(vm);
     vmm_cont(c);
     ev = qmptest_wait_event(c, "STOP", QMPTEST_TIMEOUT_MS);
@@ -111,10 +111,10 @@ static void test_internal_error_reset(void **state)
     qmptest_auto_json json_t *reset = NULL;
     qmptest_auto_json json_t *r = NULL;
     QmpTestClient *c;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/bad.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 16M -S -kernel @GUEST@/bad.elf "
+                   "-serial stdio", accel);
     c = qmptest_client(vm);
     vmm_cont(c);
     ev = qmptest_wait_event(c, "STOP", QMPTEST_TIMEOUT_MS);
@@ -139,10 +139,10 @@ static void test_debug_exit(void **state)
 {
     g_autoptr(QmpTestProc) vm = NULL;
     int status;
+    const char *accel = accel_test_accel(state);
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    vm = vmm_start("-accel kvm -m 16M -S -kernel @GUEST@/exit.elf "
-                   "-serial stdio");
+    vm = vmm_start("-accel %s -m 16M -S -kernel @GUEST@/exit.elf "
+                   "-serial stdio", accel);
     /* Started paused: the guest must not end colo-vm before QMP is up. */
     vmm_cont(qmptest_client(vm));
     status = qmptest_wait_exit(vm, QMPTEST_TIMEOUT_MS);
@@ -161,5 +161,6 @@ int main(void)
         cmocka_unit_test(test_debug_exit),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return accel_test_run_group("vmm-runstate", tests, G_N_ELEMENTS(tests),
+                                NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
- * Shared pieces of the VMM functional tests: skipping without KVM,
- * finding the guest programs, and the run-state steps every test takes.
+ * Shared pieces of the VMM functional tests: the accelerators they run
+ * under (accel-test.h), finding the guest programs, and the run-state
+ * steps every test takes.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,7 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "kvm-test.h"
+#include "accel-test.h"
 #include "qmp-test.h"
 #include "test-require.h"
 
