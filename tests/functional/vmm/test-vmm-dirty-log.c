@@ -1,10 +1,11 @@
 /*
- * KVM dirty logging seen from outside: the dirtier guest writes every
- * page above 1 MiB once per pass; after a whole pass with logging on,
- * every one of those pages must be reported dirty, and while the VM is
- * paused nothing may be.  Uses the qtest protocol's dirty_log /
- * dirty_pages / dirty_clear commands, which work under KVM too.
- * Skipped where /dev/kvm cannot be used.
+ * Dirty logging of guest writes seen from outside, under each
+ * accelerator that runs guest code (KVM's dirty log, TCG's write hook):
+ * the dirtier guest writes every page above 1 MiB once per pass; after
+ * a whole pass with logging on, every one of those pages must be
+ * reported dirty, and while the VM is paused nothing may be.  Uses the
+ * qtest protocol's dirty_log / dirty_pages / dirty_clear commands,
+ * which work beside any accelerator.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -15,7 +16,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "kvm-test.h"
+#include "accel-test.h"
 #include "qmp-test.h"
 #include "qtest-client.h"
 #include "test-require.h"
@@ -34,19 +35,18 @@ typedef struct DirtyVm {
     QtestClient *qt;
 } DirtyVm;
 
-static void dirty_vm_start(DirtyVm *vm, unsigned int smp)
+static void dirty_vm_start(DirtyVm *vm, const char *accel, unsigned int smp)
 {
     const char *dir = g_getenv("COLO_GUEST_DIR");
     g_autofree char *guest = NULL;
     g_autofree char *args = NULL;
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     assert_non_null(dir);
     guest = g_build_filename(dir, "dirtier.elf", NULL);
-    args = g_strdup_printf("-accel kvm -m %uM -smp %u -kernel %s "
+    args = g_strdup_printf("-accel %s -m %uM -smp %u -kernel %s "
                            "-serial null -qtest unix:@TMPDIR@/"
                            QTEST_SOCKET_NAME ",server=on,wait=off",
-                           (unsigned)(RAM_SIZE / MIB), smp, guest);
+                           accel, (unsigned)(RAM_SIZE / MIB), smp, guest);
     vm->proc = qmptest_start(args, QMPTEST_DEFAULT);
     assert_non_null(vm->proc);
     vm->qmp = qmptest_client(vm->proc);
@@ -110,11 +110,11 @@ static uint64_t dirty_count(DirtyVm *vm, uint64_t addr, uint64_t len)
     return count;
 }
 
-static void check_dirty_log_exact(unsigned int smp)
+static void check_dirty_log_exact(const char *accel, unsigned int smp)
 {
     DirtyVm vm;
 
-    dirty_vm_start(&vm, smp);
+    dirty_vm_start(&vm, accel, smp);
     /* Let it boot, then work from a paused VM. */
     while (pass_counter(&vm) == 0) {
         g_usleep(POLL_US);
@@ -124,7 +124,7 @@ static void check_dirty_log_exact(unsigned int smp)
     assert_true(qtest_dirty_clear(vm.qt, 0, RAM_SIZE));
 
     for (int round = 0; round < 2; round++) {
-        /* Paused: whatever KVM logged was taken by the last sync. */
+        /* Paused: whatever was logged was taken by the last sync. */
         assert_int_equal(dirty_count(&vm, 0, RAM_SIZE), 0);
 
         run_one_full_pass(&vm);
@@ -144,21 +144,22 @@ static void check_dirty_log_exact(unsigned int smp)
 
 static void test_dirty_log_exact(void **state)
 {
-    check_dirty_log_exact(1);
+    check_dirty_log_exact(accel_test_accel(state), 1);
 }
 
 static void test_dirty_log_exact_smp(void **state)
 {
-    check_dirty_log_exact(3);
+    check_dirty_log_exact(accel_test_accel(state), 3);
 }
 
 /* Logging switched on while the guest runs catches the pages it writes. */
 static void test_dirty_log_start_running(void **state)
 {
+    const char *accel = accel_test_accel(state);
     DirtyVm vm;
     uint64_t count;
 
-    dirty_vm_start(&vm, 1);
+    dirty_vm_start(&vm, accel, 1);
     while (pass_counter(&vm) == 0) {
         g_usleep(POLL_US);
     }
@@ -180,5 +181,6 @@ int main(void)
         cmocka_unit_test(test_dirty_log_start_running),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return accel_test_run_group("vmm-dirty-log", tests, G_N_ELEMENTS(tests),
+                                NULL, NULL);
 }
