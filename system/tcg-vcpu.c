@@ -283,7 +283,7 @@ static void tcg_vcpu_run_once(CPUState *cpu)
     c->ran = true;
     tcg_run_begin(c);
     bql_unlock();
-    err = uc_emu_start(c->uc, pc, UINT64_MAX, 0, 0);
+    err = uc_emu_start(c->uc, pc, 0, 0, 0);
     tcg_vcpu_flush_pending(tv);
     bql_lock();
     tcg_run_end(c);

@@ -239,7 +239,7 @@ static uc_x86_mmr seg_to_mmr(const struct kvm_segment *seg)
 {
     return (uc_x86_mmr) {
         .selector = seg->selector, .base = seg->base, .limit = seg->limit,
-        .flags = seg->unusable ? 0 : seg_flags(seg),
+        .flags = seg_flags(seg),
     };
 }
 
@@ -563,6 +563,20 @@ static bool tcg_x86_open(TCGX86Cpu *c, uc_mode mode, Error **errp)
                    c->index, uc_strerror(err));
         return false;
     }
+    /*
+     * No exit address: uc_emu_start()'s @until would otherwise be looked
+     * up in the guest's page tables, and a miss leaves it in CR2.
+     */
+    err = uc_ctl_exits_enable(uc);
+    if (!err) {
+        err = uc_ctl_set_exits(uc, NULL, 0);
+    }
+    if (err) {
+        error_setg(errp, "vCPU %u: cannot disable the engine's exit "
+                   "addresses: %s", c->index, uc_strerror(err));
+        uc_close(uc);
+        return false;
+    }
     RAMBLOCK_FOREACH(block) {
         err = uc_mem_map_ptr(uc, block->gpa, block->size, UC_PROT_ALL,
                              block->host);
@@ -867,8 +881,7 @@ bool tcg_x86_cpu_step(TCGX86Cpu *c, uint64_t count, Error **errp)
         return false;
     }
     c->ran = true;
-    err = uc_emu_start(c->uc, tcg_x86_cpu_resume_pc(c), UINT64_MAX, 0,
-                       count);
+    err = uc_emu_start(c->uc, tcg_x86_cpu_resume_pc(c), 0, 0, count);
     if (err) {
         error_setg(errp, "vCPU %u: %s", c->index, uc_strerror(err));
         return false;
