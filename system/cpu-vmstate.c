@@ -8,9 +8,16 @@
  * the accelerator's vcpu_set_state, which refuses a state it cannot
  * load.
  *
+ * The state says which accelerator saved it in the subsection
+ * "cpu/accel", sent for every accelerator but kvm: KVM's streams stay
+ * what they were (older readers load them), and a stream without it
+ * was saved by kvm.  A load refused by an accelerator other than the
+ * one that saved the state names both.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <string.h>
 #include <glib.h>
 
 #include "migration/register.h"
@@ -19,9 +26,14 @@
 #include "system/cpu-vmstate.h"
 #include "system/cpus.h"
 
+/* Room for an accelerator's name and its NUL. */
+#define CPU_VMSTATE_ACCEL_LEN 16
+
 struct CPUVmstate {
     CPUState *cpu;
     bool halted;
+    /* Who saved the state: "kvm" unless the stream says otherwise. */
+    char accel[CPU_VMSTATE_ACCEL_LEN];
     /*
      * Filled by pre_save, or by the load.  Last, because X86VcpuState
      * ends in a flexible array.
@@ -71,7 +83,18 @@ static bool cpu_vmstate_pre_save(void *opaque, Error **errp)
         return false;
     }
     s->halted = s->cpu->halted;
+    memset(s->accel, 0, sizeof(s->accel));
+    g_strlcpy(s->accel, ops->name, sizeof(s->accel));
     return true;
+}
+
+static int cpu_vmstate_pre_load(void *opaque)
+{
+    CPUVmstate *s = opaque;
+
+    memset(s->accel, 0, sizeof(s->accel));
+    g_strlcpy(s->accel, "kvm", sizeof(s->accel));
+    return 0;
 }
 
 static bool cpu_vmstate_post_load(void *opaque, int version_id,
@@ -86,13 +109,43 @@ static bool cpu_vmstate_post_load(void *opaque, int version_id,
                    X86_VCPU_MAX_MSRS);
         return false;
     }
-    if (!cpu_vmstate_check(s, &ops, errp) ||
-        !ops->vcpu_set_state(s->cpu, &s->state, errp)) {
+    if (!memchr(s->accel, '\0', sizeof(s->accel))) {
+        error_setg(errp, "vCPU %d: the name of the accelerator that saved "
+                   "the state is not a string", s->cpu->index);
+        return false;
+    }
+    if (!cpu_vmstate_check(s, &ops, errp)) {
+        return false;
+    }
+    if (!ops->vcpu_set_state(s->cpu, &s->state, errp)) {
+        if (strcmp(s->accel, ops->name) != 0) {
+            error_prepend(errp, "vCPU %d: a state saved by %s cannot be "
+                          "loaded by %s: ", s->cpu->index, s->accel,
+                          ops->name);
+        }
         return false;
     }
     s->cpu->halted = s->halted;
     return true;
 }
+
+static bool cpu_vmstate_accel_needed(void *opaque)
+{
+    CPUVmstate *s = opaque;
+
+    return strcmp(s->accel, "kvm") != 0;
+}
+
+static const VMStateDescription vmstate_cpu_accel = {
+    .name = "cpu/accel",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = cpu_vmstate_accel_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BUFFER_UNSAFE(accel, CPUVmstate, 0, CPU_VMSTATE_ACCEL_LEN),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static const VMStateDescription vmstate_cpu_msr = {
     .name = "cpu/msr",
@@ -119,6 +172,7 @@ const VMStateDescription vmstate_cpu = {
     .version_id = 1,
     .minimum_version_id = 1,
     .pre_save_errp = cpu_vmstate_pre_save,
+    .pre_load = cpu_vmstate_pre_load,
     .post_load_errp = cpu_vmstate_post_load,
     .fields = (const VMStateField[]) {
         CPU_VMSTATE_BLOB(regs),
@@ -147,6 +201,10 @@ const VMStateDescription vmstate_cpu = {
         },
         VMSTATE_BOOL(halted, CPUVmstate),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription *const[]) {
+        &vmstate_cpu_accel,
+        NULL
     },
 };
 

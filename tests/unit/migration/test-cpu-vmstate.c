@@ -1,8 +1,11 @@
 /*
  * Tests for the vCPU migration state: a vCPU's state saved through the
  * accelerator and loaded into another vCPU comes back whole, under the
- * qtest accelerator (state in memory) and on real KVM vCPUs when
- * /dev/kvm is usable.
+ * qtest accelerator (state in memory) and on real vCPUs of each
+ * accelerator that runs guest code here (tests/lib/accel-test.h): KVM
+ * vCPUs where /dev/kvm is usable, TCG engines everywhere.  The state
+ * says which accelerator saved it (subsection cpu/accel, but for kvm),
+ * and a load refused by another accelerator names both.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -27,6 +30,10 @@
 #include "system/cpu-vmstate.h"
 #include "system/cpus.h"
 #include "system/kvm.h"
+#include "system/ram.h"
+#include "system/tcg.h"
+#include "system/x86-boot.h"
+#include "accel-test.h"
 #include "kvm-test.h"
 #include "test-require.h"
 
@@ -36,8 +43,13 @@
     (MEMBER_SIZE(regs) + MEMBER_SIZE(sregs) + MEMBER_SIZE(xsave) + \
      MEMBER_SIZE(xcrs) + MEMBER_SIZE(events) + MEMBER_SIZE(mp_state) + \
      MEMBER_SIZE(lapic) + MEMBER_SIZE(debugregs))
-/* Bytes of one "cpu" section body. */
-#define CPU_STATE_BYTES (BLOB_BYTES + 4 + X86_VCPU_MAX_MSRS * 12 + 1)
+/* Bytes of one "cpu" section body's fields. */
+#define CPU_FIELD_BYTES (BLOB_BYTES + 4 + X86_VCPU_MAX_MSRS * 12 + 1)
+/* The subsection naming the accelerator: mark, name, version, name. */
+#define ACCEL_SUBSECTION "\x05\x09" "cpu/accel" "\x00\x00\x00\x01"
+#define ACCEL_SUBSECTION_BYTES (2 + 9 + 4 + 16)
+/* A body saved by kvm has no subsection; by any other, this one. */
+#define CPU_STATE_BYTES (CPU_FIELD_BYTES + ACCEL_SUBSECTION_BYTES)
 
 /* Is the stream's blob area exactly @s's structures? */
 static void assert_blobs_equal(const uint8_t *data, const X86VcpuState *s)
@@ -163,7 +175,12 @@ static void test_qtest_round_trip(void **state)
     assert_memory_equal(data + BLOB_BYTES,
                         "\x00\x00\x00\x03" "\xc0\x00\x00\x80"
                         "\x07\x07\x07\x07\x07\x07\x07\x07", 16);
-    assert_int_equal(data[len - 1], 1);         /* halted */
+    assert_int_equal(data[CPU_FIELD_BYTES - 1], 1);     /* halted */
+    /* Then who saved it, NUL-padded. */
+    assert_memory_equal(data + CPU_FIELD_BYTES, ACCEL_SUBSECTION,
+                        ACCEL_SUBSECTION_BYTES - 16);
+    assert_memory_equal(data + len - 16, "qtest\0\0\0\0\0\0\0\0\0\0\0",
+                        16);
 
     fields = json_object_get(desc, "fields");
     assert_string_equal(json_string_value(json_object_get(desc,
@@ -224,17 +241,81 @@ static void test_bad_stream(void **state)
 
     /* halted must be a bool. */
     data[BLOB_BYTES + 3] = 0;
-    data[len - 1] = 2;
+    data[CPU_FIELD_BYTES - 1] = 2;
     assert_true(load_cpu(s, data, len, &err) < 0);
     assert_non_null(strstr(error_get_pretty(err), "cpu:halted"));
     g_clear_pointer(&err, error_free);
+    data[CPU_FIELD_BYTES - 1] = 0;
 
-    /* Truncated anywhere. */
-    data[len - 1] = 0;
+    /* The accelerator's name must be a string. */
+    memset(data + len - 16, 'x', 16);
+    assert_true(load_cpu(s, data, len, &err) < 0);
+    assert_non_null(strstr(error_get_pretty(err), "is not a string"));
+    g_clear_pointer(&err, error_free);
+    memset(data + len - 16, 0, 16);
+    memcpy(data + len - 16, "qtest", 5);
+
+    /*
+     * Truncated anywhere: only a cut right after the fields loads, as
+     * the body kvm saves, which has no subsection.
+     */
     for (size_t cut = 0; cut < len; cut++) {
+        if (cut == CPU_FIELD_BYTES) {
+            assert_int_equal(load_cpu(s, data, cut, &error_abort), 0);
+            continue;
+        }
         assert_true(load_cpu(s, data, cut, &err) < 0);
         g_clear_pointer(&err, error_free);
     }
+    cpu_vmstate_free(s);
+}
+
+/* An accelerator that refuses every state. */
+static bool refuse_set(CPUState *cpu, const X86VcpuState *s, Error **errp)
+{
+    error_setg(errp, "no");
+    return false;
+}
+
+static bool refuse_get(CPUState *cpu, X86VcpuState *s, Error **errp)
+{
+    memset(s, 0, sizeof(*s));
+    return true;
+}
+
+static const AccelOps refuse_test_ops = {
+    .name = "refuse-test",
+    .vcpu_get_state = refuse_get,
+    .vcpu_set_state = refuse_set,
+};
+
+/* A refused load names the accelerator that saved the state and ours. */
+static void test_refused_names_both(void **state)
+{
+    CPUVmstate *s;
+    Error *err = NULL;
+    g_autofree uint8_t *data = NULL;
+    size_t len;
+
+    qtest_setup_cpus();
+    s = cpu_vmstate_new(cpus[0]);
+    data = save_cpu(s, NULL, &len, &error_abort);
+    accel_reset_current();
+    assert_true(accel_select(refuse_test_ops.name, &error_abort));
+
+    assert_true(load_cpu(s, data, len, &err) < 0);
+    assert_non_null(strstr(error_get_pretty(err), "vCPU 0: a state saved "
+                           "by qtest cannot be loaded by refuse-test: no"));
+    g_clear_pointer(&err, error_free);
+
+    /* Without the subsection (the section's footer follows): kvm's. */
+    data[CPU_FIELD_BYTES] = 0x7e;
+    assert_true(load_cpu(s, data, CPU_FIELD_BYTES + 1, &err) < 0);
+    assert_non_null(strstr(error_get_pretty(err), "a state saved by kvm "
+                           "cannot be loaded by refuse-test"));
+    g_clear_pointer(&err, error_free);
+
+    accel_reset_current();
     cpu_vmstate_free(s);
 }
 
@@ -356,14 +437,13 @@ static bool kvm_open(void)
     return true;
 }
 
-static void test_kvm_round_trip(void **state)
+static void kvm_round_trip(void)
 {
     X86VcpuState *in, *out;
     CPUVmstate *src, *dst;
     g_autofree uint8_t *data = NULL;
     size_t len;
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
     TEST_REQUIRE(kvm_open(), kvm_unmet);
     in = g_new0(X86VcpuState, 1);
     out = g_new0(X86VcpuState, 1);
@@ -389,6 +469,7 @@ static void test_kvm_round_trip(void **state)
     src = cpu_vmstate_new(&kvm.cpu[0]);
     dst = cpu_vmstate_new(&kvm.cpu[1]);
     data = save_cpu(src, NULL, &len, &error_abort);
+    /* Not "kvm" itself: the stream names the test's accelerator. */
     assert_int_equal(len, CPU_STATE_BYTES);
     assert_int_equal(load_cpu(dst, data, len, &error_abort), 0);
     assert_true(kvm.cpu[1].halted);
@@ -420,16 +501,130 @@ static void test_kvm_round_trip(void **state)
     kvm_close();
 }
 
+/* TCG: two engines over a little RAM behind a minimal accelerator. */
+
+#define TCG_RAM_SIZE (2 * 1024 * 1024)
+#define TCG_CODE_ADDR 0x10000
+
+/* mov $0x1122334455667788,%rax; add $1,%rbx; mov %rax,%xmm1;
+ * add $1,%rbx; hlt */
+static const uint8_t tcg_code[] = {
+    0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+    0x48, 0x83, 0xc3, 0x01,
+    0x66, 0x48, 0x0f, 0x6e, 0xc8,
+    0x48, 0x83, 0xc3, 0x01,
+    0xf4,
+};
+
+static TCGX86Cpu *tcg_cpu[2];
+static CPUState tcg_cpu_state[2];
+
+static bool tcg_test_get(CPUState *cpu, X86VcpuState *s, Error **errp)
+{
+    return tcg_x86_cpu_get_state(tcg_cpu[cpu->index], s, errp);
+}
+
+static bool tcg_test_set(CPUState *cpu, const X86VcpuState *s, Error **errp)
+{
+    return tcg_x86_cpu_set_state(tcg_cpu[cpu->index], s, errp);
+}
+
+static const AccelOps tcg_test_ops = {
+    .name = "tcg-state-test",
+    .vcpu_get_state = tcg_test_get,
+    .vcpu_set_state = tcg_test_set,
+};
+
+/*
+ * vCPU 0 runs guest code from the boot state; its state then moves to
+ * vCPU 1, which reads back the same and runs on from there.
+ */
+static void tcg_round_trip(void)
+{
+    RAMBlock *ram = ram_block_add("pc.ram", 0, TCG_RAM_SIZE, &error_abort);
+    X86VcpuState *in = g_new0(X86VcpuState, 1);
+    X86VcpuState *out = g_new0(X86VcpuState, 1);
+    CPUVmstate *src, *dst;
+    g_autofree uint8_t *data = NULL;
+    size_t len;
+
+    assert_true(x86_boot_write_tables(ram->host, ram->size, &error_abort));
+    memcpy(ram->host + TCG_CODE_ADDR, tcg_code, sizeof(tcg_code));
+    for (int i = 0; i < 2; i++) {
+        tcg_cpu[i] = tcg_x86_cpu_new(i, NULL, NULL);
+        tcg_cpu_state[i] = (CPUState) { .index = i, .stopped = true };
+    }
+    accel_reset_current();
+    assert_true(accel_select(tcg_test_ops.name, &error_abort));
+
+    x86_boot_long_mode_state(in, 0, 1, TCG_CODE_ADDR, X86_BOOT_FDT_ADDR);
+    in->regs.rbx = 40;
+    in->regs.r15 = 42;
+    in->debugregs.db[0] = 0x1000;
+    assert_true(tcg_x86_cpu_set_state(tcg_cpu[0], in, &error_abort));
+    assert_true(tcg_x86_cpu_step(tcg_cpu[0], 3, &error_abort));
+    assert_true(tcg_x86_cpu_get_state(tcg_cpu[0], in, &error_abort));
+    assert_int_equal(in->regs.rbx, 41);
+
+    src = cpu_vmstate_new(&tcg_cpu_state[0]);
+    dst = cpu_vmstate_new(&tcg_cpu_state[1]);
+    data = save_cpu(src, NULL, &len, &error_abort);
+    assert_int_equal(len, CPU_STATE_BYTES);
+    assert_int_equal(load_cpu(dst, data, len, &error_abort), 0);
+    assert_true(tcg_x86_cpu_get_state(tcg_cpu[1], out, &error_abort));
+    assert_memory_equal(out, in, sizeof(*in));
+
+    /* vCPU 1 goes on where vCPU 0 stopped. */
+    assert_true(tcg_x86_cpu_step(tcg_cpu[1], 1, &error_abort));
+    assert_true(tcg_x86_cpu_get_state(tcg_cpu[1], out, &error_abort));
+    assert_int_equal(out->regs.rbx, 42);
+    assert_int_equal(out->regs.rax, 0x1122334455667788ULL);
+    assert_int_equal(out->regs.r15, 42);
+    assert_int_equal(out->debugregs.db[0], 0x1000);
+    assert_int_equal(out->regs.rip, TCG_CODE_ADDR + sizeof(tcg_code) - 1);
+
+    cpu_vmstate_free(src);
+    cpu_vmstate_free(dst);
+    for (int i = 0; i < 2; i++) {
+        tcg_x86_cpu_free(tcg_cpu[i]);
+        tcg_cpu[i] = NULL;
+    }
+    g_free(in);
+    g_free(out);
+    accel_reset_current();
+    ram_block_remove_all();
+}
+
+static void test_round_trip(void **state)
+{
+    const char *accel = accel_test_accel(state);
+
+    if (strcmp(accel, "kvm") == 0) {
+        kvm_round_trip();
+    } else {
+        tcg_round_trip();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qtest_round_trip),
         cmocka_unit_test(test_running_vcpu_refused),
         cmocka_unit_test(test_bad_stream),
+        cmocka_unit_test(test_refused_names_both),
         cmocka_unit_test(test_register_all),
-        cmocka_unit_test(test_kvm_round_trip),
     };
+    const struct CMUnitTest accel_tests[] = {
+        cmocka_unit_test(test_round_trip),
+    };
+    int failed;
 
     accel_register(&kvm_test_ops);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    accel_register(&tcg_test_ops);
+    accel_register(&refuse_test_ops);
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+    failed += accel_test_run_group("cpu-vmstate-accel", accel_tests,
+                                   G_N_ELEMENTS(accel_tests), NULL, NULL);
+    return failed;
 }
