@@ -9,15 +9,16 @@
 #include "migration-test.h"
 #include "serial-test.h"
 
-QmpTestProc *mig_start_dirtier_source(unsigned ram_mib, const char *extra)
+QmpTestProc *mig_start_dirtier_source(const char *accel, unsigned ram_mib,
+                                      const char *extra)
 {
     const char *dir = g_getenv("COLO_GUEST_DIR");
     g_autofree char *args = NULL;
     QmpTestProc *src;
 
     assert_non_null(dir);
-    args = g_strdup_printf("-accel kvm -m %uM -kernel %s/dirtier.elf "
-                           "-serial stdio %s", ram_mib, dir,
+    args = g_strdup_printf("-accel %s -m %uM -kernel %s/dirtier.elf "
+                           "-serial stdio %s", accel, ram_mib, dir,
                            extra ? extra : "");
     src = migtest_start_source(args);
     assert_non_null(src);
@@ -29,12 +30,12 @@ QmpTestProc *mig_start_dirtier_source(unsigned ram_mib, const char *extra)
     return src;
 }
 
-QmpTestProc *mig_start_kvm_dest(unsigned ram_mib, const char *extra,
-                                const char *incoming)
+QmpTestProc *mig_start_dest(const char *accel, unsigned ram_mib,
+                            const char *extra, const char *incoming)
 {
-    g_autofree char *args = g_strdup_printf("-accel kvm -m %uM "
-                                            "-serial stdio %s", ram_mib,
-                                            extra ? extra : "");
+    g_autofree char *args = g_strdup_printf("-accel %s -m %uM "
+                                            "-serial stdio %s", accel,
+                                            ram_mib, extra ? extra : "");
     QmpTestProc *dst = migtest_start_dest(args, incoming);
 
     assert_non_null(dst);

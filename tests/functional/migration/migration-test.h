@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "accel-test.h"
 #include "kvm-test.h"
 #include "migration-helpers.h"
 #include "qmp-test.h"
@@ -33,17 +34,18 @@ typedef enum MigTransport {
 } MigTransport;
 
 /*
- * The dirtier guest under KVM, @ram_mib MiB, serial on stdout, with the
- * bandwidth unlimited and a generous downtime limit; returns once it
- * has printed its first 'B'.
+ * The dirtier guest under @accel ("kvm", "tcg"), @ram_mib MiB, serial on
+ * stdout, with the bandwidth unlimited and a generous downtime limit;
+ * returns once it has printed its first 'B'.
  */
-QmpTestProc *mig_start_dirtier_source(unsigned ram_mib, const char *extra);
+QmpTestProc *mig_start_dirtier_source(const char *accel, unsigned ram_mib,
+                                      const char *extra);
 /*
- * "-accel kvm -m N -serial stdio @extra" destination (@extra may be
+ * "-accel @accel -m N -serial stdio @extra" destination (@extra may be
  * NULL), no guest of its own.
  */
-QmpTestProc *mig_start_kvm_dest(unsigned ram_mib, const char *extra,
-                                const char *incoming);
+QmpTestProc *mig_start_dest(const char *accel, unsigned ram_mib,
+                            const char *extra, const char *incoming);
 
 /*
  * A file in the test's own temporary directory (removed with it);

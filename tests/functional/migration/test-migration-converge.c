@@ -3,7 +3,8 @@
  * can send it never gets close enough to finish, unless its vCPUs are
  * slowed down.
  *
- * The dirtier guest under KVM rewrites all of its 255 MiB every pass.
+ * The dirtier guest, under each accelerator that runs guest code here
+ * (accel-test.h), rewrites all of its 255 MiB every pass.
  * The test first measures how long a pass takes on this host (T), then
  * picks the bandwidth so that sending all the memory once takes about
  * four passes (S = 4T), and a downtime limit that lets the migration
@@ -56,9 +57,9 @@ static Tuning tune(QmpTestProc *src)
     return t;
 }
 
-static QmpTestProc *start_dest_listening(char **uri)
+static QmpTestProc *start_dest_listening(const char *accel, char **uri)
 {
-    QmpTestProc *dst = mig_start_kvm_dest(RAM_MIB, NULL, "defer");
+    QmpTestProc *dst = mig_start_dest(accel, RAM_MIB, NULL, "defer");
 
     *uri = migtest_unix_uri(dst);
     assert_true(migtest_incoming(dst, *uri));
@@ -101,6 +102,7 @@ static char *follow(QmpTestProc *src, int timeout_ms, int64_t *max_throttle)
 
 static void test_auto_converge(void **state)
 {
+    const char *accel = accel_test_accel(state);
     g_autoptr(QmpTestProc) src = NULL;
     g_autoptr(QmpTestProc) dst1 = NULL;
     g_autoptr(QmpTestProc) dst2 = NULL;
@@ -109,8 +111,7 @@ static void test_auto_converge(void **state)
     int64_t max_throttle;
     Tuning t;
 
-    TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    src = mig_start_dirtier_source(RAM_MIB, NULL);
+    src = mig_start_dirtier_source(accel, RAM_MIB, NULL);
     t = tune(src);
     assert_true(migtest_set_parameter(src, "max-bandwidth", t.bandwidth));
     assert_true(migtest_set_parameter(src, "downtime-limit", t.downtime_ms));
@@ -118,7 +119,7 @@ static void test_auto_converge(void **state)
     assert_true(migtest_set_parameter(src, "cpu-throttle-increment", 25));
 
     /* Without auto-converge: still copying after several passes. */
-    dst1 = start_dest_listening(&uri1);
+    dst1 = start_dest_listening(accel, &uri1);
     assert_true(migtest_migrate(src, uri1));
     assert_true(migtest_wait_pass(src, PASSES_WITHOUT, 4 * MIGTEST_TIMEOUT_MS));
     info = migtest_query(src);
@@ -132,7 +133,7 @@ static void test_auto_converge(void **state)
 
     /* With it: the guest is slowed down and the migration completes. */
     assert_true(migtest_set_capability(src, "auto-converge", true));
-    dst2 = start_dest_listening(&uri2);
+    dst2 = start_dest_listening(accel, &uri2);
     assert_true(migtest_migrate(src, uri2));
     status = follow(src, 6 * MIGTEST_TIMEOUT_MS, &max_throttle);
     print_message("ended %s; highest throttle %" PRId64 "%%\n",
@@ -154,5 +155,6 @@ int main(void)
         cmocka_unit_test(test_auto_converge),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return accel_test_run_group("migration-converge", tests,
+                                G_N_ELEMENTS(tests), NULL, NULL);
 }

@@ -27,18 +27,18 @@
 typedef struct Slow {
     QmpTestProc *src, *dst;
     QtestClient *src_qt, *dst_qt;
-    bool kvm;
+    const char *accel;      /* the dirtier's accelerator; NULL: qtest */
 } Slow;
 
-static void slow_start(Slow *s, bool kvm)
+static void slow_start(Slow *s, const char *accel)
 {
     g_autofree char *args = g_strdup_printf("-m %uM", RAM_MIB);
     g_autofree char *uri = NULL;
 
-    *s = (Slow){ .kvm = kvm };
-    if (kvm) {
-        s->src = mig_start_dirtier_source(RAM_MIB, NULL);
-        s->dst = mig_start_kvm_dest(RAM_MIB, NULL, "defer");
+    *s = (Slow){ .accel = accel };
+    if (accel) {
+        s->src = mig_start_dirtier_source(accel, RAM_MIB, NULL);
+        s->dst = mig_start_dest(accel, RAM_MIB, NULL, "defer");
     } else {
         s->src = migtest_start_source_qtest(args, &s->src_qt);
         assert_non_null(s->src);
@@ -67,7 +67,7 @@ static void slow_free(Slow *s)
 static void assert_source_alive(Slow *s)
 {
     mig_assert_runstate(s->src, "running");
-    if (s->kvm) {
+    if (s->accel) {
         assert_true(serial_wait_more_chars(s->src, 'B', 2,
                                            QMPTEST_TIMEOUT_MS));
     } else {
@@ -91,15 +91,12 @@ static void assert_dest_failed(QmpTestProc *dst)
     assert_non_null(strstr(qmptest_stderr(dst), "load of migration failed"));
 }
 
-static void run_cancel(bool kvm)
+static void run_cancel(const char *accel)
 {
     Slow s;
     g_autofree char *status = NULL;
 
-    if (kvm) {
-        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    }
-    slow_start(&s, kvm);
+    slow_start(&s, accel);
     assert_true(migtest_cancel(s.src));
     assert_true(migtest_wait_status(s.src, "cancelled", MIGTEST_TIMEOUT_MS));
     status = migtest_query_status(s.src);
@@ -112,18 +109,19 @@ static void run_cancel(bool kvm)
     slow_free(&s);
 }
 
-static void test_cancel_qtest(void **state) { run_cancel(false); }
-static void test_cancel_kvm(void **state) { run_cancel(true); }
+static void test_cancel_qtest(void **state) { run_cancel(NULL); }
 
-static void run_dest_killed(bool kvm)
+static void test_cancel_guest(void **state)
+{
+    run_cancel(accel_test_accel(state));
+}
+
+static void run_dest_killed(const char *accel)
 {
     Slow s;
     g_autofree char *desc = NULL;
 
-    if (kvm) {
-        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    }
-    slow_start(&s, kvm);
+    slow_start(&s, accel);
     assert_true(qmptest_signal(s.dst, SIGKILL));
     assert_true(migtest_wait_status(s.src, "failed", MIGTEST_TIMEOUT_MS));
     desc = migtest_query_error(s.src);
@@ -135,8 +133,12 @@ static void run_dest_killed(bool kvm)
     slow_free(&s);
 }
 
-static void test_dest_killed_qtest(void **state) { run_dest_killed(false); }
-static void test_dest_killed_kvm(void **state) { run_dest_killed(true); }
+static void test_dest_killed_qtest(void **state) { run_dest_killed(NULL); }
+
+static void test_dest_killed_guest(void **state)
+{
+    run_dest_killed(accel_test_accel(state));
+}
 
 /* ---- broken streams ---- */
 
@@ -425,9 +427,15 @@ int main(void)
         cmocka_unit_test(test_truncated_stream),
         cmocka_unit_test(test_mismatch),
         cmocka_unit_test(test_refused_return_path),
-        cmocka_unit_test(test_cancel_kvm),
-        cmocka_unit_test(test_dest_killed_kvm),
     };
+    const struct CMUnitTest guest_tests[] = {
+        cmocka_unit_test(test_cancel_guest),
+        cmocka_unit_test(test_dest_killed_guest),
+    };
+    int failed;
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+    failed += accel_test_run_group("migration-failure-guest", guest_tests,
+                                   G_N_ELEMENTS(guest_tests), NULL, NULL);
+    return failed;
 }
