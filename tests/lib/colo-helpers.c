@@ -22,10 +22,12 @@ static char *common_args(const ColoPairOpts *o)
 {
     g_autofree char *smp = o->smp ? g_strdup_printf("-smp %u", o->smp)
                                   : g_strdup("");
+    g_autofree char *accel = o->qtest ? g_strdup("") :
+        g_strdup_printf("%s%s -serial stdio", o->accel ? "-accel " : "",
+                        o->accel ? o->accel : "");
 
     return g_strdup_printf("-m %uM %s %s %s", o->ram_mib ? o->ram_mib : 32,
-                           smp, o->qtest ? "" : "-accel kvm -serial stdio",
-                           o->extra ? o->extra : "");
+                           smp, accel, o->extra ? o->extra : "");
 }
 
 static bool start_primary(ColoPair *pair, const ColoPairOpts *o)

@@ -43,7 +43,8 @@ typedef struct ColoPairOpts {
     unsigned ram_mib;           /* -m, both sides (default 32) */
     unsigned smp;               /* -smp when non-zero */
     bool qtest;                 /* qtest accelerator, qtest connections */
-    const char *kernel;         /* KVM: -kernel for the primary */
+    const char *accel;          /* otherwise -accel (NULL: the default) */
+    const char *kernel;         /* a guest: -kernel for the primary */
     const char *extra;          /* more options for both sides, or NULL */
     bool no_colo_primary;       /* leave x-colo off on the primary */
     bool no_colo_secondary;     /* leave x-colo off on the secondary */

@@ -10,21 +10,23 @@
 #include "colo-test.h"
 #include "serial-test.h"
 
-void colo_test_start(ColoPair *pair, bool kvm, ColoPairOpts *opts)
+void colo_test_start(ColoPair *pair, const char *accel,
+                     ColoPairOpts *opts)
 {
     const char *dir = g_getenv("COLO_GUEST_DIR");
     g_autofree char *kernel = NULL;
 
     opts->ram_mib = opts->ram_mib ? opts->ram_mib : COLO_RAM_MIB;
-    opts->qtest = !kvm;
-    if (kvm) {
+    opts->qtest = !accel;
+    opts->accel = accel;
+    if (accel) {
         assert_non_null(dir);
         kernel = g_strdup_printf("%s/dirtier.elf", dir);
         opts->kernel = kernel;
     }
     assert_true(colo_pair_start(pair, opts));
     opts->kernel = NULL;
-    if (kvm) {
+    if (accel) {
         assert_true(migtest_set_parameter(pair->primary, "max-bandwidth",
                                           MIGTEST_BANDWIDTH_UNLIMITED));
         /* Enough for any host to copy the whole RAM in one go. */
@@ -35,9 +37,10 @@ void colo_test_start(ColoPair *pair, bool kvm, ColoPairOpts *opts)
     }
 }
 
-void colo_test_enter(ColoPair *pair, bool kvm, ColoPairOpts *opts)
+void colo_test_enter(ColoPair *pair, const char *accel,
+                     ColoPairOpts *opts)
 {
-    colo_test_start(pair, kvm, opts);
+    colo_test_start(pair, accel, opts);
     assert_true(colo_pair_migrate(pair));
     assert_true(colo_pair_wait_colo(pair, COLO_TIMEOUT_MS));
 }
@@ -98,10 +101,10 @@ void colo_wait_running(QmpTestProc *vm)
     }
 }
 
-void colo_assert_guest_alive(QmpTestProc *vm, QtestClient *qt, bool kvm)
+void colo_assert_guest_alive(QmpTestProc *vm, QtestClient *qt, bool guest)
 {
     colo_wait_running(vm);
-    if (kvm) {
+    if (guest) {
         g_autofree char *why = NULL;
         qmptest_auto_json json_t *r = NULL;
 

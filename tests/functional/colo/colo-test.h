@@ -1,7 +1,8 @@
 /*
  * Shared steps of the COLO functional tests: the pairs they start (the
- * dirtier guest under KVM, or qtest), guest RAM snapshots, and the
- * checks that every test makes on the processes at the end.
+ * dirtier guest under an accelerator that runs guest code, or qtest),
+ * guest RAM snapshots, and the checks that every test makes on the
+ * processes at the end.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -15,7 +16,7 @@
 #include <cmocka.h>
 
 #include "colo-helpers.h"
-#include "kvm-test.h"
+#include "accel-test.h"
 #include "test-require.h"
 
 #define MIB ((uint64_t)1024 * 1024)
@@ -28,12 +29,15 @@
 #define COLO_DELAY_NEVER 3600000
 
 /*
- * Start a pair (not migrated yet): qtest, or the dirtier guest under
- * KVM on the primary, which has printed its first 'B' on return.
+ * Start a pair (not migrated yet): qtest (@accel NULL), or the dirtier
+ * guest under @accel on the primary, which has printed its first 'B' on
+ * return.
  */
-void colo_test_start(ColoPair *pair, bool kvm, ColoPairOpts *opts);
+void colo_test_start(ColoPair *pair, const char *accel,
+                     ColoPairOpts *opts);
 /* Start, migrate, wait for 'colo' on both sides. */
-void colo_test_enter(ColoPair *pair, bool kvm, ColoPairOpts *opts);
+void colo_test_enter(ColoPair *pair, const char *accel,
+                     ColoPairOpts *opts);
 
 /* Assert the run state of @vm. */
 void colo_assert_runstate(QmpTestProc *vm, const char *expected);
@@ -56,11 +60,11 @@ void colo_wait_running(QmpTestProc *vm);
 uint8_t *colo_ram_snapshot(QtestClient *qt, uint64_t size);
 
 /*
- * The survivor of a failover runs its guest: qtest RAM accesses work,
- * or under KVM the dirtier prints more 'B's, and after stop its RAM
- * holds the dirtier's pattern.
+ * The survivor of a failover runs its guest: qtest RAM accesses work
+ * (@guest false), or the dirtier prints more 'B's, and after stop its
+ * RAM holds the dirtier's pattern.
  */
-void colo_assert_guest_alive(QmpTestProc *vm, QtestClient *qt, bool kvm);
+void colo_assert_guest_alive(QmpTestProc *vm, QtestClient *qt, bool guest);
 
 /*
  * Tell @vm it lost its peer and check it left COLO as @mode by

@@ -29,15 +29,13 @@ static void assert_stats(QmpTestProc *vm, const char *mode, int64_t min)
                     json_object_get(colo, "average-pause-time")) >= 0);
 }
 
-static void run_checkpoints(bool kvm)
+/* @accel: the dirtier under it, or NULL: qtest. */
+static void run_checkpoints(const char *accel)
 {
     ColoPair pair;
     ColoPairOpts opts = { .checkpoint_delay = 200 };
 
-    if (kvm) {
-        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    }
-    colo_test_start(&pair, kvm, &opts);
+    colo_test_start(&pair, accel, &opts);
     /* Before: nothing, on either side. */
     assert_true(colo_status_is(pair.primary, "none", "none", "none"));
     assert_true(colo_status_is(pair.secondary, "none", "none", "none"));
@@ -57,7 +55,7 @@ static void run_checkpoints(bool kvm)
     assert_true(colo_wait_checkpoints(pair.secondary, 3, COLO_TIMEOUT_MS));
     assert_stats(pair.primary, "primary", 3);
     assert_stats(pair.secondary, "secondary", 3);
-    if (kvm) {
+    if (accel) {
         /* Both guests run between checkpoints. */
         assert_true(serial_wait_more_chars(pair.primary, 'B', 2,
                                            COLO_TIMEOUT_MS));
@@ -72,7 +70,7 @@ static void run_checkpoints(bool kvm)
      * qtest pair ends its primary with SIGTERM instead.
      */
     colo_quit_clean(&pair.secondary);
-    if (kvm) {
+    if (accel) {
         colo_quit_clean(&pair.primary);
     } else {
         int status;
@@ -87,8 +85,12 @@ static void run_checkpoints(bool kvm)
     colo_pair_free(&pair);
 }
 
-static void test_checkpoints_qtest(void **state) { run_checkpoints(false); }
-static void test_checkpoints_kvm(void **state) { run_checkpoints(true); }
+static void test_checkpoints_qtest(void **state) { run_checkpoints(NULL); }
+
+static void test_checkpoints_guest(void **state)
+{
+    run_checkpoints(accel_test_accel(state));
+}
 
 /*
  * The qtest primary writes memory between checkpoints, the secondary's
@@ -101,7 +103,7 @@ static void test_ram_rounds_qtest(void **state)
     ColoPairOpts opts = { .checkpoint_delay = COLO_DELAY_NEVER };
     g_autoptr(GRand) rand = g_rand_new_with_seed(0x636f6c6f);
 
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     for (int round = 1; round <= 4; round++) {
         uint64_t pages = COLO_RAM_SIZE / QTEST_CLIENT_PAGE_SIZE;
 
@@ -150,7 +152,7 @@ static void test_commands_during_colo(void **state)
     qmptest_auto_json json_t *r = NULL, *r2 = NULL;
     int64_t count;
 
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     c = qmptest_client(pair.primary);
     r = qmptest_cmd(c, "{'execute': 'migrate', 'arguments': "
                     "{'uri': '%s'}}", pair.listen_uri);
@@ -204,7 +206,7 @@ static void test_cancel_during_colo(void **state)
     qmptest_auto_json json_t *r = NULL;
     g_autofree char *status = NULL;
 
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     assert_true(colo_wait_checkpoints(pair.primary, 2, COLO_TIMEOUT_MS));
     r = qmptest_cmd(qmptest_client(pair.primary),
                     "{'execute': 'migrate_cancel'}");
@@ -259,7 +261,7 @@ static void test_delay_change(void **state)
     ColoPairOpts opts = { .checkpoint_delay = COLO_DELAY_NEVER };
     int64_t before, after;
 
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     assert_int_equal(colo_checkpoint_count(pair.primary), 0);
     assert_true(migtest_set_parameter(pair.primary, "x-checkpoint-delay",
                                       50));
@@ -295,7 +297,7 @@ static void test_colo_primary_only(void **state)
     ColoPairOpts opts = { .no_colo_secondary = true };
     uint64_t v;
 
-    colo_test_start(&pair, false, &opts);
+    colo_test_start(&pair, NULL, &opts);
     assert_true(colo_pair_migrate(&pair));
     assert_true(migtest_wait_status(pair.primary, "failed", COLO_TIMEOUT_MS) ||
                 !"the primary's migration did not fail");
@@ -320,7 +322,7 @@ static void test_colo_secondary_only(void **state)
     ColoPair pair;
     ColoPairOpts opts = { .no_colo_primary = true };
 
-    colo_test_start(&pair, false, &opts);
+    colo_test_start(&pair, NULL, &opts);
     assert_true(colo_pair_migrate(&pair));
     assert_true(migtest_wait_status(pair.primary, "completed",
                                     COLO_TIMEOUT_MS));
@@ -345,8 +347,15 @@ int main(void)
         cmocka_unit_test(test_cancel_during_colo),
         cmocka_unit_test(test_colo_primary_only),
         cmocka_unit_test(test_colo_secondary_only),
-        cmocka_unit_test(test_checkpoints_kvm),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest guest_tests[] = {
+        cmocka_unit_test(test_checkpoints_guest),
+    };
+    int failed;
+
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+    failed += accel_test_run_group("colo-basic-guest", guest_tests,
+                                   G_N_ELEMENTS(guest_tests), NULL, NULL);
+    return failed;
 }

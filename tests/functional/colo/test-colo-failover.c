@@ -71,25 +71,23 @@ static void assert_secondary_image(ColoPair *pair, const uint8_t *a,
     }
 }
 
-/* Kill the primary, fail over to the secondary. */
-static void run_primary_dies(bool kvm, bool mid_checkpoint)
+/* Kill the primary, fail over to the secondary (@accel NULL: qtest). */
+static void run_primary_dies(const char *accel, bool mid_checkpoint)
 {
     ColoPair pair;
-    ColoPairOpts opts = { .checkpoint_delay = kvm ? 300 : COLO_DELAY_NEVER };
+    ColoPairOpts opts = { .checkpoint_delay = accel ? 300
+                                                    : COLO_DELAY_NEVER };
     g_autofree uint8_t *a = NULL;
 
-    if (kvm) {
-        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    }
-    colo_test_enter(&pair, kvm, &opts);
-    if (!kvm) {
+    colo_test_enter(&pair, accel, &opts);
+    if (!accel) {
         a = checkpoint_image_a(&pair);
     } else {
         assert_true(colo_wait_checkpoints(pair.secondary, 2,
                                           COLO_TIMEOUT_MS));
     }
     if (mid_checkpoint) {
-        if (!kvm) {
+        if (!accel) {
             /* A checkpoint carrying B starts; it may or may not land. */
             assert_true(qtest_memset(pair.pqt, 0, IMAGE_B, COLO_RAM_SIZE));
             colo_drain_events(pair.primary, "STOP");
@@ -105,42 +103,39 @@ static void run_primary_dies(bool kvm, bool mid_checkpoint)
     }
     qmptest_kill(pair.primary);
     colo_failover(pair.secondary, "secondary", NULL);
-    if (!kvm) {
+    if (!accel) {
         assert_secondary_image(&pair, a, mid_checkpoint);
     }
-    colo_assert_guest_alive(pair.secondary, pair.sqt, kvm);
+    colo_assert_guest_alive(pair.secondary, pair.sqt, accel != NULL);
     colo_quit_clean(&pair.secondary);
     colo_pair_free(&pair);
 }
 
 static void test_primary_dies_qtest(void **s)
 {
-    run_primary_dies(false, false);
+    run_primary_dies(NULL, false);
 }
 static void test_primary_dies_mid_qtest(void **s)
 {
-    run_primary_dies(false, true);
+    run_primary_dies(NULL, true);
 }
-static void test_primary_dies_kvm(void **s)
+static void test_primary_dies_guest(void **s)
 {
-    run_primary_dies(true, false);
+    run_primary_dies(accel_test_accel(s), false);
 }
-static void test_primary_dies_mid_kvm(void **s)
+static void test_primary_dies_mid_guest(void **s)
 {
-    run_primary_dies(true, true);
+    run_primary_dies(accel_test_accel(s), true);
 }
 
-/* Kill the secondary, fail over to the primary. */
-static void run_secondary_dies(bool kvm, bool mid_checkpoint)
+/* Kill the secondary, fail over to the primary (@accel NULL: qtest). */
+static void run_secondary_dies(const char *accel, bool mid_checkpoint)
 {
     ColoPair pair;
     ColoPairOpts opts = { .checkpoint_delay = 200 };
     g_autofree uint8_t *before = NULL;
 
-    if (kvm) {
-        TEST_REQUIRE(kvm_test_usable(), kvm_test_unmet());
-    }
-    colo_test_enter(&pair, kvm, &opts);
+    colo_test_enter(&pair, accel, &opts);
     assert_true(colo_wait_checkpoints(pair.primary, 2, COLO_TIMEOUT_MS));
     if (mid_checkpoint) {
         colo_drain_events(pair.primary, "STOP");
@@ -151,38 +146,38 @@ static void run_secondary_dies(bool kvm, bool mid_checkpoint)
         assert_true(migtest_set_parameter(pair.primary, "x-checkpoint-delay",
                                           COLO_DELAY_NEVER));
     }
-    if (!kvm) {
+    if (!accel) {
         before = colo_ram_snapshot(pair.pqt, COLO_RAM_SIZE);
     }
     qmptest_kill(pair.secondary);
     colo_failover(pair.primary, "primary", NULL);
-    if (!kvm) {
+    if (!accel) {
         /* The primary's memory is its own: nothing was rolled back. */
         g_autofree uint8_t *after = colo_ram_snapshot(pair.pqt,
                                                       COLO_RAM_SIZE);
 
         assert_memory_equal(before, after, COLO_RAM_SIZE);
     }
-    colo_assert_guest_alive(pair.primary, pair.pqt, kvm);
+    colo_assert_guest_alive(pair.primary, pair.pqt, accel != NULL);
     colo_quit_clean(&pair.primary);
     colo_pair_free(&pair);
 }
 
 static void test_secondary_dies_qtest(void **s)
 {
-    run_secondary_dies(false, false);
+    run_secondary_dies(NULL, false);
 }
 static void test_secondary_dies_mid_qtest(void **s)
 {
-    run_secondary_dies(false, true);
+    run_secondary_dies(NULL, true);
 }
-static void test_secondary_dies_kvm(void **s)
+static void test_secondary_dies_guest(void **s)
 {
-    run_secondary_dies(true, false);
+    run_secondary_dies(accel_test_accel(s), false);
 }
-static void test_secondary_dies_mid_kvm(void **s)
+static void test_secondary_dies_mid_guest(void **s)
 {
-    run_secondary_dies(true, true);
+    run_secondary_dies(accel_test_accel(s), true);
 }
 
 /*
@@ -201,7 +196,7 @@ static void run_heartbeat_busy(bool on_secondary)
     const char *told_mode = on_secondary ? "secondary" : "primary";
     const char *other_mode = on_secondary ? "primary" : "secondary";
 
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     told = on_secondary ? pair.secondary : pair.primary;
     other = on_secondary ? pair.primary : pair.secondary;
     assert_true(colo_wait_checkpoints(pair.secondary, 5, COLO_TIMEOUT_MS));
@@ -239,11 +234,17 @@ int main(void)
         cmocka_unit_test(test_secondary_dies_mid_qtest),
         cmocka_unit_test(test_heartbeat_busy_secondary),
         cmocka_unit_test(test_heartbeat_busy_primary),
-        cmocka_unit_test(test_primary_dies_kvm),
-        cmocka_unit_test(test_primary_dies_mid_kvm),
-        cmocka_unit_test(test_secondary_dies_kvm),
-        cmocka_unit_test(test_secondary_dies_mid_kvm),
     };
+    const struct CMUnitTest guest_tests[] = {
+        cmocka_unit_test(test_primary_dies_guest),
+        cmocka_unit_test(test_primary_dies_mid_guest),
+        cmocka_unit_test(test_secondary_dies_guest),
+        cmocka_unit_test(test_secondary_dies_mid_guest),
+    };
+    int failed;
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+    failed += accel_test_run_group("colo-failover-guest", guest_tests,
+                                   G_N_ELEMENTS(guest_tests), NULL, NULL);
+    return failed;
 }

@@ -170,7 +170,7 @@ static void learn_layout(void)
     if (layout.known) {
         return;
     }
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     layout.rp_prefix = wait_ready(&pair);
     start = fault_proxy_bytes(pair.proxy, FAULT_DIR_FORWARD);
     assert_true(migtest_set_parameter(pair.primary, "x-checkpoint-delay",
@@ -241,7 +241,7 @@ static void run_cut(unsigned step)
     uint64_t start = 0, limit;
 
     learn_layout();
-    colo_test_start(&pair, false, &opts);
+    colo_test_start(&pair, NULL, &opts);
     if (step == MSG_READY) {
         limit = layout.rp_prefix;
         fault_proxy_cut_after(pair.proxy, dir, limit);
@@ -318,7 +318,7 @@ static void test_cut_then_quit(void **state)
                           .checkpoint_delay = 50 };
     int status;
 
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     assert_true(colo_wait_checkpoints(pair.primary, 2, COLO_TIMEOUT_MS));
     fault_proxy_cut_now(pair.proxy);
     assert_true(fault_proxy_wait_closed(pair.proxy, COLO_TIMEOUT_MS));
@@ -350,7 +350,7 @@ static void run_corrupt(FaultDir dir, unsigned step, const void *bytes,
     uint64_t off;
 
     learn_layout();
-    colo_test_enter(&pair, false, &opts);
+    colo_test_enter(&pair, NULL, &opts);
     assert_int_equal(wait_ready(&pair), layout.rp_prefix);
     off = dir == FAULT_DIR_FORWARD ?
           fault_proxy_bytes(pair.proxy, FAULT_DIR_FORWARD) +
