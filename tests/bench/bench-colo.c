@@ -6,12 +6,12 @@
  *     RESUME event) and the whole checkpoint (the secondary's STOP, on
  *     the request, to the primary's RESUME), then the secondary's
  *     resident memory as a multiple of guest RAM;
- *   - KVM pair with the dirtier guest (which rewrites all its memory
- *     continuously) at x-checkpoint-delay 1000 and 100 ms: the same two
- *     times and how fast the guest still runs, then the failover time,
- *     from x-colo-lost-heartbeat to the first new 'B' of the guest on
- *     the secondary.  Skipped, with the reason, where /dev/kvm cannot be
- *     used.
+ *   - a pair with the dirtier guest (which rewrites all its memory
+ *     continuously), under each accelerator that runs guest code here
+ *     (kvm where /dev/kvm is usable, tcg), at x-checkpoint-delay 1000
+ *     and 100 ms: the same two times and how fast the guest still runs,
+ *     then the failover time, from x-colo-lost-heartbeat to the first
+ *     new 'B' of the guest on the secondary.
  * The times come from the timestamps of the QMP events (microseconds,
  * one host clock for both processes); query-migrate's own figure (whole
  * milliseconds) is printed next to them.  One figure per line.
@@ -24,13 +24,12 @@
 #include <string.h>
 
 #include "bench.h"
-#include "kvm-test.h"
 #include "migration-helpers.h"
 #include "qtest-client.h"
 #include "serial-test.h"
 
 #define QT_RAM_MIB 512
-#define KVM_RAM_MIB 128
+#define GUEST_RAM_MIB 128
 /* Checkpoints measured per figure; more at a short delay. */
 #define CHECKPOINTS 5
 #define CHECKPOINTS_MAX 20
@@ -371,10 +370,10 @@ static void run_qtest(void)
     pair_end(&p);
 }
 
-/* ---- KVM: the dirtier ---- */
+/* ---- a guest: the dirtier, under kvm or tcg ---- */
 
 /* For scale: the guest's passes per second before COLO. */
-static void guest_speed_alone(Pair *p)
+static void guest_speed_alone(Pair *p, const char *accel)
 {
     unsigned b0 = serial_count_char(p->pri, 'B');
     double t0 = bench_now();
@@ -382,16 +381,17 @@ static void guest_speed_alone(Pair *p)
     if (!serial_wait_char_count(p->pri, 'B', b0 + 20, EVENT_TIMEOUT_MS)) {
         bench_fail("the dirtier stopped printing");
     }
-    printf("colo, kvm dirtier %u MiB, no COLO: guest passes %.1f per "
-           "second (20 in %.2f s)\n", KVM_RAM_MIB,
+    printf("colo, %s dirtier %u MiB, no COLO: guest passes %.1f per "
+           "second (20 in %.2f s)\n", accel, GUEST_RAM_MIB,
            20 / (bench_now() - t0), bench_now() - t0);
 }
 
-static void run_kvm_delay(Pair *p, uint64_t delay)
+static void run_guest_delay(Pair *p, const char *accel, uint64_t delay)
 {
-    g_autofree char *what = g_strdup_printf("kvm dirtier %u MiB, "
+    g_autofree char *what = g_strdup_printf("%s dirtier %u MiB, "
                                             "x-checkpoint-delay %" PRIu64
-                                            " ms", KVM_RAM_MIB, delay);
+                                            " ms", accel, GUEST_RAM_MIB,
+                                            delay);
     unsigned b0, passes;
     double t0, secs;
     Series s;
@@ -414,7 +414,7 @@ static void run_kvm_delay(Pair *p, uint64_t delay)
  * it.  That 'B' comes at the end of a pass over guest memory, so the
  * pass time is printed too.
  */
-static void kvm_failover(Pair *p)
+static void guest_failover(Pair *p, const char *accel)
 {
     qmptest_auto_json json_t *exit_ev = NULL;
     qmptest_auto_json json_t *reply = NULL;
@@ -447,53 +447,57 @@ static void kvm_failover(Pair *p)
         bench_fail("the guest on the secondary stopped printing");
     }
     t_more = bench_now();
-    printf("colo, kvm dirtier %u MiB: failover, x-colo-lost-heartbeat to "
-           "RESUME on the secondary: %.1f ms\n", KVM_RAM_MIB,
+    printf("colo, %s dirtier %u MiB: failover, x-colo-lost-heartbeat to "
+           "RESUME on the secondary: %.1f ms\n", accel, GUEST_RAM_MIB,
            (event_time(resume) - wall0) * 1e3);
-    printf("colo, kvm dirtier %u MiB: failover, x-colo-lost-heartbeat to "
+    printf("colo, %s dirtier %u MiB: failover, x-colo-lost-heartbeat to "
            "the secondary's first new 'B': %.1f ms (one pass of the guest "
-           "takes %.1f ms)\n", KVM_RAM_MIB, (t_b - t0) * 1e3,
+           "takes %.1f ms)\n", accel, GUEST_RAM_MIB, (t_b - t0) * 1e3,
            (t_more - t_b) / 3 * 1e3);
 }
 
-static void run_kvm(void)
+static void run_guest(const char *accel)
 {
     const char *dir = g_getenv("COLO_GUEST_DIR");
     g_autofree char *pargs = NULL;
     g_autofree char *sargs = NULL;
     g_autofree char *uri = NULL;
+    g_autofree char *rss = NULL;
     Pair p = { 0 };
 
-    if (!kvm_test_usable()) {
-        printf("colo, kvm: skipped: needs %s\n", kvm_test_unmet());
-        return;
-    }
     if (!dir) {
         bench_fail("COLO_GUEST_DIR is not set");
     }
-    sargs = g_strdup_printf("-accel kvm -m %uM -serial stdio", KVM_RAM_MIB);
+    sargs = g_strdup_printf("-accel %s -m %uM -serial stdio", accel,
+                            GUEST_RAM_MIB);
     pargs = g_strdup_printf("%s -kernel %s/dirtier.elf", sargs, dir);
     p.sec = migtest_start_dest(sargs, "defer");
     p.pri = migtest_start_source(pargs);
     if (!p.sec || !p.pri) {
-        bench_fail("starting a KVM pair with %s", pargs);
+        bench_fail("starting a pair with %s", pargs);
     }
     if (!serial_wait_char_count(p.pri, 'B', 1, EVENT_TIMEOUT_MS)) {
         bench_fail("the dirtier did not start");
     }
-    guest_speed_alone(&p);
+    guest_speed_alone(&p, accel);
     uri = migtest_unix_uri(p.sec);
     enter_colo(&p, uri, 1000);
-    run_kvm_delay(&p, 1000);
-    run_kvm_delay(&p, 100);
-    report_rss("kvm dirtier 128 MiB", qmptest_pid(p.sec), KVM_RAM_MIB);
-    kvm_failover(&p);
+    run_guest_delay(&p, accel, 1000);
+    run_guest_delay(&p, accel, 100);
+    rss = g_strdup_printf("%s dirtier %u MiB", accel, GUEST_RAM_MIB);
+    report_rss(rss, qmptest_pid(p.sec), GUEST_RAM_MIB);
+    guest_failover(&p, accel);
     pair_end(&p);
 }
 
 int main(void)
 {
+    const char *accels[ACCEL_TEST_MAX];
+    unsigned n = bench_accels(accels);
+
     run_qtest();
-    run_kvm();
+    for (unsigned i = 0; i < n; i++) {
+        run_guest(accels[i]);
+    }
     return 0;
 }

@@ -13,13 +13,18 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "accel-test.h"
 #include "qmp-test.h"
 
 #define BENCH_SKIP 77
 #define BENCH_MIB ((uint64_t)1024 * 1024)
 
-/* Exit with BENCH_SKIP, saying why, when KVM cannot be used. */
-void bench_require_kvm(void);
+/*
+ * The accelerators that run guest code here, kvm first where usable
+ * (tests/lib/accel-test.h, COLO_TEST_ACCELS narrows them); returns how
+ * many and fills @names.  The guest benchmarks measure under each.
+ */
+unsigned bench_accels(const char *names[ACCEL_TEST_MAX]);
 /* Report a failed step and exit with status 1. */
 void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) bench_fail(const char *fmt, ...);
 /*
