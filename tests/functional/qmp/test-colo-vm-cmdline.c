@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 
 #include "config-host.h"
+#include "kvm-test.h"
 #include "qmp-assert.h"
+#include "serial-test.h"
 
 typedef struct BadOption {
     const char *args;
@@ -163,6 +165,57 @@ static void test_help(void **state)
     }
 }
 
+/* -accel help: the accelerators, the ones that run guest code first. */
+static void test_accel_help(void **state)
+{
+    g_autoptr(QmpTestProc) vm = qmptest_start("-accel help", QMPTEST_NO_QMP);
+    int status;
+
+    assert_non_null(vm);
+    status = qmptest_wait_exit(vm, QMPTEST_TIMEOUT_MS);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_string_equal(qmptest_stdout(vm),
+                        "Accelerators supported in colo-vm binary:\n"
+                        "kvm\ntcg\nqtest\n");
+}
+
+/*
+ * No -accel (COLO_VM_ARGS says -accel qtest for this suite, so it is
+ * left out): kvm where /dev/kvm is usable, else tcg with one line that
+ * says why.  The machine runs its guest either way.
+ */
+static void test_default_accel(void **state)
+{
+    g_autofree char *args = g_strdup(g_getenv("COLO_VM_ARGS"));
+    g_autofree char *guest = g_build_filename(g_getenv("COLO_GUEST_DIR"),
+                                              "dirtier.elf", NULL);
+    g_autofree char *cmd = g_strdup_printf("-m 16M -kernel %s -serial stdio",
+                                           guest);
+    g_autoptr(QmpTestProc) vm = NULL;
+    const char *err;
+
+    g_unsetenv("COLO_VM_ARGS");
+    vm = qmptest_start(cmd, QMPTEST_DEFAULT);
+    if (args) {
+        g_setenv("COLO_VM_ARGS", args, true);
+    }
+    assert_non_null(vm);
+    assert_true(serial_wait_char_count(vm, 'B', 1, QMPTEST_TIMEOUT_MS));
+    err = qmptest_stderr(vm);
+    if (kvm_test_usable()) {
+        assert_null(strstr(err, "using tcg"));
+    } else {
+        g_autofree char *line = g_strdup(err);
+
+        *strchrnul(line, '\n') = '\0';
+        print_message("%s\n", line);
+        assert_true(g_str_has_prefix(line, "colo-vm: no usable KVM ("));
+        assert_true(g_str_has_suffix(line, "): using tcg"));
+    }
+    assert_int_equal(qmptest_quit(vm, QMPTEST_TIMEOUT_MS), 0);
+}
+
 static void test_good_options(void **state)
 {
     /* Double dashes, -name, -msg and -trace all accepted together. */
@@ -195,6 +248,8 @@ int main(void)
         cmocka_unit_test(test_second_qmp_fails_cleans_first),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_accel_help),
+        cmocka_unit_test(test_default_accel),
         cmocka_unit_test(test_good_options),
     };
 
