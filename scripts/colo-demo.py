@@ -13,11 +13,11 @@
 #   6. print a summary and remove every process and socket, whatever
 #      happened (a failed step, Ctrl-C, SIGTERM).
 #
-# Under KVM (when /dev/kvm can be used) the guest is the dirtier, which
-# prints a 'B' after every pass over its memory; otherwise the machines
-# run under qtest and this script plays the guest, writing RAM through
-# the primary's qtest socket and reading it back on the secondary after
-# the failover.
+# The guest is the dirtier, which prints a 'B' after every pass over its
+# memory, under KVM when /dev/kvm can be used and under TCG otherwise.
+# With --qtest the machines run no guest code: they run under qtest and
+# this script plays the guest, writing RAM through the primary's qtest
+# socket and reading it back on the secondary after the failover.
 #
 # Python 3 standard library only.  Exit status: 0 when every step
 # succeeded, 1 when one failed (the reason and the VMs' stderr are
@@ -389,9 +389,15 @@ class Demo:
         self.pending_stop = None
         self.tmpdir = None
         self.summary = []
-        self.kvm, self.why_not_kvm = kvm_usable()
+        kvm, why_not_kvm = kvm_usable()
         if opts.qtest:
-            self.kvm, self.why_not_kvm = False, "--qtest given"
+            self.accel, self.why = "qtest", "--qtest given"
+        elif kvm:
+            self.accel, self.why = "kvm", "/dev/kvm is usable"
+        else:
+            self.accel, self.why = "tcg", "no usable KVM: %s" % why_not_kvm
+        # Whether a guest runs (the dirtier), or this script plays it.
+        self.guest = self.accel != "qtest"
 
     def record(self, step, result):
         self.summary.append((step, result))
@@ -399,13 +405,13 @@ class Demo:
     def start_vm(self, name, args):
         vm = Vm(name, self.opts.binary, self.tmpdir, args)
         self.vms.append(vm)
-        vm.connect(not self.kvm)
+        vm.connect(not self.guest)
         return vm
 
     def machine_args(self):
         args = ["-m", "%dM" % self.opts.ram_mib]
-        if self.kvm:
-            return args + ["-accel", "kvm", "-serial", "stdio"]
+        if self.guest:
+            return args + ["-accel", self.accel, "-serial", "stdio"]
         return args + ["-accel", "qtest", "-qtest",
                        "unix:@QTEST@,server=on,wait=off"]
 
@@ -425,7 +431,7 @@ class Demo:
             "listening on %s" % (sec.pid, mig_sock))
 
         pargs = self.machine_args()
-        if self.kvm:
+        if self.guest:
             pargs += ["-kernel", self.opts.guest]
         pri = self.start_vm("primary", pargs)
         pri.qmp.cmd("migrate-set-capabilities", {"capabilities": caps})
@@ -435,15 +441,15 @@ class Demo:
                      "x-checkpoint-delay": self.opts.delay})
         say("primary pid %d: %s guest, x-colo + events, "
             "x-checkpoint-delay %d ms" %
-            (pri.pid, "dirtier" if self.kvm else "qtest", self.opts.delay))
+            (pri.pid, "dirtier" if self.guest else "qtest", self.opts.delay))
         self.record("primary + secondary started",
                     "pids %d, %d (%s, %d MiB)" %
-                    (pri.pid, sec.pid, "kvm" if self.kvm else "qtest",
+                    (pri.pid, sec.pid, self.accel,
                      self.opts.ram_mib))
         self.pri, self.sec, self.uri = pri, sec, "unix:" + mig_sock
 
     def guest_started(self):
-        if self.kvm:
+        if self.guest:
             deadline = time.monotonic() + CONNECT_TIMEOUT
             while self.pri.serial_count("B") < 1:
                 if time.monotonic() > deadline or not self.pri.alive():
@@ -496,7 +502,7 @@ class Demo:
 
     def dirty_between_checkpoints(self, n):
         """qtest: the primary's 'guest' writes a little between checkpoints."""
-        if not self.kvm:
+        if not self.guest:
             self.pri.qtest.memset(0x800000 + (n % 8) * MIB, MIB, n & 0xff)
             self.pri.qtest.write(0x100000 + 64, b"tick %d\0" % n)
 
@@ -545,7 +551,7 @@ class Demo:
 
     def last_words(self):
         """qtest: a marker the secondary must hold after the failover."""
-        if self.kvm:
+        if self.guest:
             return
         self.pri.qtest.write(0x100000, b"written during COLO\0")
         _, colo = colo_stats(self.pri.qmp)
@@ -621,7 +627,7 @@ class Demo:
 
     def guest_survives(self):
         sec = self.sec
-        if self.kvm:
+        if self.guest:
             # Counted from the moment the failover completed.
             self.b_before = sec.serial_count("B")
             more = 3
@@ -660,11 +666,12 @@ class Demo:
         if not os.access(self.opts.binary, os.X_OK):
             raise DemoError("colo-vm binary %s not found: run make first" %
                             self.opts.binary)
-        if self.kvm and not os.path.exists(self.opts.guest):
+        if self.guest and not os.path.exists(self.opts.guest):
             raise DemoError("guest %s not found" % self.opts.guest)
         self.tmpdir = tempfile.mkdtemp(prefix="colo-demo.")
-        say("COLO demo: %s" % ("KVM with the dirtier guest" if self.kvm else
-                               "qtest (%s)" % self.why_not_kvm))
+        say("COLO demo: %s (%s)" %
+            ("the dirtier guest under " + self.accel if self.guest
+             else "qtest, no guest code", self.why))
         self.start_pair()
         self.guest_started()
         self.enter_colo()
@@ -683,7 +690,7 @@ class Demo:
         width = max([len(s) for s, _ in self.summary] + [10])
         print()
         print("COLO demo summary (%s, %d MiB, x-checkpoint-delay %d ms)" %
-              ("kvm" if self.kvm else "qtest", self.opts.ram_mib,
+              (self.accel, self.opts.ram_mib,
                self.opts.delay))
         print("  %-*s  %s" % (width, "step", "result"))
         print("  %s  %s" % ("-" * width, "-" * 40))
@@ -703,7 +710,8 @@ def main():
     ap.add_argument("--build-dir", default=default_build,
                     help="where colo-vm was built (default: build/)")
     ap.add_argument("--qtest", action="store_true",
-                    help="use qtest even when KVM is usable")
+                    help="run no guest code: qtest machines, the script "
+                    "plays the guest")
     ap.add_argument("--ram-mib", type=int, default=64,
                     help="guest RAM in MiB (default 64)")
     ap.add_argument("--delay", type=int, default=300,
