@@ -1,8 +1,9 @@
 /*
  * Shared between the layers of the TCG accelerator: tcg-all.c (the
  * accelerator, the round-robin of engines, dirty logging), tcg-vcpu.c
- * (vCPU threads, hooks, exits) and tcg-x86.c (the x86 state of one
- * Unicorn engine).
+ * (vCPU threads, hooks, exits) and tcg-x86*.c (the x86 state of one
+ * Unicorn engine: tcg-x86.c the engine and the whole state,
+ * tcg-x86-regs.c and tcg-x86-seg.c its parts).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -10,6 +11,7 @@
 #define SYSTEM_TCG_INT_H
 
 #include <unicorn/unicorn.h>
+#include <unicorn/x86.h>
 
 #include "system/accel.h"
 #include "system/cpus.h"
@@ -37,6 +39,60 @@ struct TCGX86Cpu {
     /* Last: X86VcpuState ends in a flexible array. */
     X86VcpuState state;
 };
+
+/*
+ * tcg-x86-regs.c: register access that picks the width of the engine's
+ * mode and remembers its first failure, so a sequence is checked once.
+ */
+typedef struct TCGRegIO {
+    uc_engine *uc;
+    uc_mode mode;
+    uc_err err;             /* the first refusal, then nothing is done */
+    int failed_id;
+} TCGRegIO;
+
+void tcg_reg_write(TCGRegIO *io, int id, const void *val);
+void tcg_reg_read(TCGRegIO *io, int id, void *val);
+/* A control or general register, 32 bits wide outside 64-bit mode. */
+void tcg_reg_write_word(TCGRegIO *io, int id, uint64_t v);
+uint64_t tcg_reg_read_word(TCGRegIO *io, int id);
+/* The first refusal as an error naming the register; @what: the verb. */
+bool tcg_reg_io_check(const TCGRegIO *io, const char *what, Error **errp);
+
+/* No FPU component Unicorn does not keep (AVX and up). */
+bool tcg_x86_check_fpu(const X86VcpuState *s, Error **errp);
+/* Control registers, EFER and the descriptor tables; paging last. */
+void tcg_x86_load_system(TCGRegIO *io, const struct kvm_sregs *sr);
+void tcg_x86_load_regs(TCGRegIO *io, const struct kvm_regs *regs);
+void tcg_x86_load_fpu(TCGRegIO *io, const X86VcpuState *s);
+/* The MSRs Unicorn emulates; the others are carried in the copy. */
+void tcg_x86_load_msrs(TCGRegIO *io, const X86VcpuState *s);
+void tcg_x86_save_system(TCGRegIO *io, struct kvm_sregs *sr);
+void tcg_x86_save_regs(TCGRegIO *io, struct kvm_regs *regs);
+void tcg_x86_save_fpu(TCGRegIO *io, X86VcpuState *s);
+void tcg_x86_save_msrs(TCGRegIO *io, X86VcpuState *s);
+
+/* tcg-x86-seg.c */
+
+/* LDTR and TR as Unicorn takes and gives them. */
+uc_x86_mmr tcg_seg_to_mmr(const struct kvm_segment *seg);
+void tcg_seg_from_mmr(struct kvm_segment *seg, const uc_x86_mmr *mmr);
+/*
+ * The engine mode that runs @s, and whether its segments load in it as
+ * they are (the error says why not).
+ */
+bool tcg_x86_check_segments(const X86VcpuState *s, uc_mode *mode,
+                            Error **errp);
+/* After tcg_x86_load_system() (the GDT must be in place). */
+void tcg_x86_load_segments(TCGRegIO *io, const struct kvm_sregs *sr);
+/*
+ * Update @sr's segments from the engine: the selectors, and the hidden
+ * part of those whose selector changed.  @sr->cr0 must be the engine's.
+ */
+bool tcg_x86_save_segments(TCGRegIO *io, struct kvm_sregs *sr,
+                           Error **errp);
+/* CS.base as the engine would hold it now (0 in 64-bit mode). */
+uint64_t tcg_x86_cs_base(TCGRegIO *io, const struct kvm_sregs *sr);
 
 /* tcg-x86.c */
 
