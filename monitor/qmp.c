@@ -39,6 +39,10 @@ struct MonitorQMP {
     bool dead;
 };
 
+/*
+ * Every member and every session is protected by the BQL: sessions live
+ * in the main loop, and events (sent from any thread) require it too.
+ */
 typedef struct QmpServerState {
     QmpCommandList *commands;       /* after negotiation */
     QmpCommandList *cap_commands;   /* during negotiation */
