@@ -22,7 +22,7 @@ typedef struct IOPortRegion {
     void *opaque;
 } IOPortRegion;
 
-/* Sorted by base, never overlapping. */
+/* Sorted by base, never overlapping.  Protected by the BQL. */
 static GPtrArray *ioport_regions;
 
 static void ioport_region_free(gpointer data)

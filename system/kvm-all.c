@@ -26,6 +26,11 @@
 #define KVM_TSS_SIZE (3 * 4096)
 #define KVM_IDENTITY_MAP_SIZE 4096
 
+/*
+ * Set by kvm_init() and cleared by kvm_cleanup(), main thread with the
+ * BQL, before any vCPU thread starts and after all were joined; read
+ * without a lock in between.
+ */
 static KVMState *kvm_state_ptr;
 static const AccelOps kvm_accel_ops;
 
