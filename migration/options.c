@@ -30,8 +30,9 @@ typedef struct MigrationOptions {
     uint8_t throttle_increment;
 } MigrationOptions;
 
+/* Protects: options.  Held only to copy or update it, never across a call. */
 static Mutex options_lock;
-static MigrationOptions options;
+static MigrationOptions options;    /* protected by options_lock */
 
 static void options_lock_init(void)
 {
