@@ -564,6 +564,8 @@ out:
 
 void migrate_start_colo_process(MigrationState *s)
 {
+    bool entered;
+
     colo_state_init();
     failover_init_state();
     colo.ms = s;
@@ -572,8 +574,11 @@ void migrate_start_colo_process(MigrationState *s)
     qemu_file_set_rate_limit(s->to_dst, 0);
     colo_channel_nodelay(s->to_dst);
     colo_stats_reset(COLO_MODE_PRIMARY);
-    if (!migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
-                             MIGRATION_STATUS_COLO)) {
+    bql_lock();
+    entered = migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
+                                  MIGRATION_STATUS_COLO);
+    bql_unlock();
+    if (!entered) {
         return;     /* cancelled meanwhile */
     }
     colo_process_checkpoint(s);
@@ -729,8 +734,10 @@ static void *colo_incoming_thread(void *opaque)
 
     colo_stats_reset(COLO_MODE_SECONDARY);
     failover_init_state();
+    bql_lock();
     migration_set_state(colo.incoming_state, MIGRATION_STATUS_ACTIVE,
                         MIGRATION_STATUS_COLO);
+    bql_unlock();
     if (!colo_vm_start(&err) ||
         !colo_send_message(colo.to_src, COLO_MESSAGE_CHECKPOINT_READY,
                            &err)) {

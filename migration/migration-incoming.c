@@ -297,8 +297,10 @@ static void *incoming_thread(void *opaque)
     Error *err = NULL;
     int ret;
 
+    bql_lock();
     migration_set_state(&mis->state, MIGRATION_STATUS_NONE,
                         MIGRATION_STATUS_ACTIVE);
+    bql_unlock();
     ret = qemu_loadvm_state(mis->from_src, &err);
     trace_migration_incoming_loaded(ret);
     if (ret == 0 && migration_incoming_colo_enabled()) {

@@ -71,12 +71,12 @@ void migration_bandwidth_changed(void);
 /*
  * Move *@state from @old to @new (atomically; nothing happens when it
  * is not @old any more) and send the MIGRATION event if the events
- * capability is on.  Takes the BQL for the event unless the caller
- * holds it.  True when the change happened.
+ * capability is on.  BQL held (the event needs it), so the migration
+ * threads take it around the call.  True when the change happened.
  */
 bool migration_set_state(int *state, MigrationStatus old,
                          MigrationStatus new_state);
-/* The MIGRATION event alone (when the events capability is on). */
+/* The MIGRATION event alone (when the events capability is on).  BQL. */
 void migration_send_event(MigrationStatus status);
 
 /* The destination's part of query-migrate. */

@@ -534,13 +534,17 @@ void *migration_thread(void *opaque)
     MigrationState *s = opaque;
     Error *err = NULL;
     int64_t stop_ms = 0;
+    bool active;
 
     trace_migration_thread_start(s->uri);
     if (!migration_open(s, &err) || !migration_setup(s, &err)) {
         goto fail;
     }
-    if (!migration_set_state(&s->state, MIGRATION_STATUS_SETUP,
-                             MIGRATION_STATUS_ACTIVE)) {
+    bql_lock();
+    active = migration_set_state(&s->state, MIGRATION_STATUS_SETUP,
+                                 MIGRATION_STATUS_ACTIVE);
+    bql_unlock();
+    if (!active) {
         error_setg(&err, "Migration was cancelled");
         goto fail;
     }

@@ -39,25 +39,23 @@ static MigrationState *mig(void)
 
 void migration_send_event(MigrationStatus status)
 {
-    bool locked = bql_locked();
-
-    if (!migrate_events()) {
-        return;
-    }
-    if (!locked) {
-        bql_lock();
-    }
-    qapi_event_send_migration(status);
-    if (!locked) {
-        bql_unlock();
+    g_assert(bql_locked());
+    if (migrate_events()) {
+        qapi_event_send_migration(status);
     }
 }
 
+/*
+ * The BQL makes each change and its event one step: events leave in
+ * the order of the changes.  The compare-and-swap stays atomic for the
+ * readers that do not hold the BQL (migration_state_get()).
+ */
 bool migration_set_state(int *state, MigrationStatus old,
                          MigrationStatus new_state)
 {
     int expected = old;
 
+    g_assert(bql_locked());
     if (!__atomic_compare_exchange_n(state, &expected, new_state, false,
                                      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
         return false;
