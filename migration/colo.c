@@ -396,14 +396,18 @@ void colo_checkpoint_delay_set(void)
  * The memory part: every page dirtied since the previous checkpoint, as
  * PART sections of the live sections, then EOF.  The exact pending
  * count syncs the dirty log first, so nothing the guest wrote before it
- * stopped is missed.  VM stopped, no BQL (as for precopy iterations).
+ * stopped is missed.  VM stopped, no BQL (as for precopy iterations);
+ * the sync takes it.
  */
 static bool colo_save_live_state(QEMUFile *f, Error **errp)
 {
     uint64_t pending;
     int ret;
 
+    g_assert(!bql_locked());
+    bql_lock();
     qemu_savevm_state_pending_exact(&pending);
+    bql_unlock();
     do {
         ret = qemu_savevm_state_iterate(f);
     } while (ret == 0 && !qemu_file_get_error(f));

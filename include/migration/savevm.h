@@ -79,10 +79,14 @@ int qemu_savevm_state_iterate(QEMUFile *f);
  * then the VMDESCRIPTION.  Flushes the file.
  */
 int qemu_savevm_state_complete_precopy(QEMUFile *f, Error **errp);
-/* Sum of every active live section's estimate / exact count. */
+/*
+ * Sum of every active live section's estimate / exact count.  The
+ * estimate needs no lock; the exact count needs the BQL (the RAM
+ * section syncs the dirty log).
+ */
 void qemu_savevm_state_pending_estimate(uint64_t *pending);
 void qemu_savevm_state_pending_exact(uint64_t *pending);
-/* save_cleanup of every live section set up.  Idempotent. */
+/* save_cleanup of every live section set up.  Idempotent.  BQL held. */
 void qemu_savevm_state_cleanup(void);
 
 void qemu_savevm_send_open_return_path(QEMUFile *f);
