@@ -215,10 +215,15 @@ COLOStatus *qmp_query_colo_status(Error **errp)
 
 /* ---- messages ---- */
 
+/*
+ * The message helpers block on the channel: never with the BQL, or a
+ * failover bottom half could not run to shut the channel down.
+ */
 static bool colo_send_message(QEMUFile *f, COLOMessage msg, Error **errp)
 {
     int ret;
 
+    g_assert(!bql_locked());
     qemu_put_be32(f, msg);
     qemu_fflush(f);
     ret = qemu_file_get_error(f);
@@ -254,9 +259,12 @@ static bool colo_send_message_value(QEMUFile *f, COLOMessage msg,
 /* The next word; COLO_MESSAGE__MAX (with @errp set) on any failure. */
 static COLOMessage colo_receive_message(QEMUFile *f, Error **errp)
 {
-    uint32_t msg = qemu_get_be32(f);
-    int ret = qemu_file_get_error(f);
+    uint32_t msg;
+    int ret;
 
+    g_assert(!bql_locked());
+    msg = qemu_get_be32(f);
+    ret = qemu_file_get_error(f);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Can't receive COLO message");
         return COLO_MESSAGE__MAX;
@@ -331,7 +339,7 @@ static bool colo_runstate_is_stopped(void)
     return runstate_check(RUN_STATE_COLO) || !runstate_is_running();
 }
 
-/* BQL not held. */
+/* COLO thread, BQL not held (bql_lock() asserts it). */
 static void colo_vm_stop(void)
 {
     bql_lock();
@@ -432,6 +440,7 @@ static bool colo_save_device_state(QIOChannel *bioc, Error **errp)
     QEMUFile *fb;
     int ret;
 
+    g_assert(bql_locked());
     fb = qemu_file_new_output(bioc);
     ret = qemu_save_device_state(fb, errp);
     qemu_fflush(fb);
@@ -676,6 +685,7 @@ static bool colo_apply_checkpoint(QIOChannel *bioc, int64_t *commit_ms,
     QEMUFile *fb;
     int ret;
 
+    g_assert(bql_locked());
     colo.vmstate_loading = true;
     colo_ram_cache_commit();
     fb = qemu_file_new_input(bioc);
@@ -854,6 +864,7 @@ static void secondary_vm_do_failover(void)
 
 void colo_do_failover(void)
 {
+    g_assert(bql_locked());
     /* The VM must not run while the sides part. */
     if (!colo_runstate_is_stopped()) {
         vm_stop_force_state(RUN_STATE_COLO);
