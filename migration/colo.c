@@ -63,25 +63,45 @@
 
 typedef struct ColoState {
     pthread_once_t once;
-    Mutex lock;             /* guards the stats and the file pointers */
+    /*
+     * Protects: from_src, to_src and the statistics below.  Never held
+     * across I/O (a shutdown under it does not block); taken after the
+     * BQL when both are needed, never the other way round.
+     */
+    Mutex lock;
     bool quitting;          /* atomic: the process is ending */
-    COLOMode last_mode;     /* BQL */
+    COLOMode last_mode;     /* protected by the BQL */
 
-    /* Primary: the outgoing migration's status and files. */
+    /*
+     * Primary: the outgoing migration's status and files.  ms is
+     * written before primary_state is published (atomically), and read
+     * by others only once they have seen primary_state set; both are
+     * cleared at exit (main thread, BQL) after the threads were woken.
+     */
     MigrationState *ms;
-    int *primary_state;
+    int *primary_state;     /* atomic pointer */
     Semaphore checkpoint_sem;   /* a checkpoint is wanted now */
     Semaphore exit_sem;         /* the takeover (or quit) is done */
 
     /* Secondary. */
-    int *incoming_state;
+    int *incoming_state;    /* atomic pointer */
+    /*
+     * Protected by lock (the failover bottom half shuts from_src down).
+     * Set before the COLO incoming thread starts and cleared after it
+     * was joined, so that thread reads them without the lock.
+     */
     QEMUFile *from_src;
     QEMUFile *to_src;
-    Thread thread;
+    Thread thread;          /* the load thread's: it creates and joins */
     Semaphore incoming_sem;     /* the takeover (or quit) is done */
-    bool vmstate_loading;       /* BQL: applying a checkpoint */
+    /* Protected by the BQL: applying a checkpoint. */
+    bool vmstate_loading;
 
-    /* query-migrate's 'colo' member. */
+    /*
+     * query-migrate's 'colo' member.  Protected by lock; count is
+     * written by one COLO thread at a time, which also reads it
+     * without the lock for its traces.
+     */
     bool stats_valid;
     COLOMode stats_mode;
     int64_t count;
@@ -115,22 +135,24 @@ static bool colo_quitting(void)
     return __atomic_load_n(&colo.quitting, __ATOMIC_SEQ_CST);
 }
 
-static MigrationStatus colo_load_state(int *state)
+/* The status *@state points to, read from any thread. */
+static MigrationStatus colo_load_state(int **state)
 {
-    return state ? __atomic_load_n(state, __ATOMIC_SEQ_CST)
-                 : MIGRATION_STATUS_NONE;
+    int *p = __atomic_load_n(state, __ATOMIC_SEQ_CST);
+
+    return p ? __atomic_load_n(p, __ATOMIC_SEQ_CST) : MIGRATION_STATUS_NONE;
 }
 
 /* ---- mode and statistics ---- */
 
 bool migration_in_colo_state(void)
 {
-    return colo_load_state(colo.primary_state) == MIGRATION_STATUS_COLO;
+    return colo_load_state(&colo.primary_state) == MIGRATION_STATUS_COLO;
 }
 
 bool migration_incoming_in_colo_state(void)
 {
-    return colo_load_state(colo.incoming_state) == MIGRATION_STATUS_COLO;
+    return colo_load_state(&colo.incoming_state) == MIGRATION_STATUS_COLO;
 }
 
 COLOMode get_colo_mode(void)

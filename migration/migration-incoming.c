@@ -36,22 +36,37 @@
 #include "util/thread.h"
 
 typedef struct MigrationIncomingState {
-    int state;                      /* MigrationStatus, atomic */
+    /*
+     * MigrationStatus.  Changed only through migration_set_state(),
+     * BQL held; read atomically from any thread.
+     */
+    int state;
+    /* Protected by the BQL (command line, QMP, the main loop). */
     bool expected;                  /* -incoming was given */
     bool started;                   /* a URI was accepted */
     QIONetListener *listener;
     SockAddr listen_addr;           /* for query-migrate */
     bool listening;                 /* listen_addr is set */
 
-    QIOChannel *ioc;
+    /*
+     * Protects: ioc, to_src.  The main thread shuts ioc down at exit
+     * while the load thread may be blocked in it, and the loader's
+     * command hooks write to_src from the load thread.
+     */
+    Mutex rp_lock;
+    QIOChannel *ioc;                /* protected by rp_lock */
+    QEMUFile *to_src;               /* protected by rp_lock */
+    /*
+     * Set (BQL held) before the load thread starts, then the load
+     * thread's alone until it has been joined.
+     */
     QEMUFile *from_src;
-    Mutex rp_lock;                  /* guards to_src */
-    QEMUFile *to_src;
     bool colo_requested;            /* atomic */
 
+    /* Protected by the BQL: started by QMP, joined in the main loop. */
     Thread thread;
     bool thread_created;
-    BH *done_bh;
+    BH *done_bh;                    /* bh_schedule() is any thread */
 } MigrationIncomingState;
 
 static MigrationIncomingState *incoming;

@@ -39,6 +39,13 @@
 /* Dirtied bytes above this share of the sent bytes mean "not converging". */
 #define RAM_THROTTLE_THRESHOLD  50
 
+/*
+ * The migration thread's: setup, iterate, pending_exact, complete and
+ * cleanup run in it one at a time (some with the BQL, see above), so
+ * none of the members needs a lock (ram_stats_reset() clears one from
+ * the monitor before the thread starts).  active alone is also read by
+ * the monitor (ram_bytes_remaining()), hence its atomic accesses.
+ */
 typedef struct RAMSaveState {
     bool active;                /* between setup and cleanup */
     RAMBlock *last_sent_block;  /* block of the previous page record */
@@ -60,6 +67,7 @@ typedef struct RAMSaveState {
 } RAMSaveState;
 
 static RAMSaveState ram_save_state;
+/* Relaxed atomics: one writer (the migration thread), any reader. */
 static RAMStats ram_stats;
 
 static void stat_add(uint64_t *counter, uint64_t n)
