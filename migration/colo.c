@@ -417,6 +417,7 @@ void colo_checkpoint_request(void)
  */
 void colo_checkpoint_delay_set(void)
 {
+    g_assert(bql_locked());
     if (migration_in_colo_state()) {
         colo_checkpoint_request();
     }
@@ -908,6 +909,7 @@ void colo_do_failover(void)
 
 void colo_shutdown(void)
 {
+    g_assert(bql_locked());
     colo_state_init();
     __atomic_store_n(&colo.quitting, true, __ATOMIC_SEQ_CST);
     if (colo.ms && migration_in_colo_state()) {

@@ -440,6 +440,7 @@ bool migration_incoming_start(const char *uri, Error **errp)
     MigrationIncomingState *mis = mis_get();
     Error *err = NULL;
 
+    g_assert(bql_locked());
     mis->expected = true;
     if (!strcmp(uri, "defer")) {
         return true;

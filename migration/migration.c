@@ -420,6 +420,7 @@ void migration_shutdown(void)
 {
     MigrationState *s = migration_current;
 
+    g_assert(bql_locked());
     if (!s) {
         return;
     }
