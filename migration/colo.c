@@ -62,7 +62,6 @@
 #define COLO_BUFFER_BASE_SIZE (256 * 1024)
 
 typedef struct ColoState {
-    pthread_once_t once;
     /*
      * Protects: from_src, to_src and the statistics below.  Never held
      * across I/O (a shutdown under it does not block); taken after the
@@ -110,19 +109,24 @@ typedef struct ColoState {
     int64_t last_commit_ms;
 } ColoState;
 
-static ColoState colo = { .once = PTHREAD_ONCE_INIT };
+static ColoState colo;
 
-static void colo_state_init_once(void)
-{
-    mutex_init(&colo.lock);
-    semaphore_init(&colo.checkpoint_sem, 0);
-    semaphore_init(&colo.exit_sem, 0);
-    semaphore_init(&colo.incoming_sem, 0);
-}
-
+/*
+ * The lock and semaphores live as long as the process.  Every entry
+ * point calls this first: the monitor, the migration thread and the
+ * load thread may each be the first to arrive.
+ */
 static void colo_state_init(void)
 {
-    pthread_once(&colo.once, colo_state_init_once);
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        mutex_init(&colo.lock);
+        semaphore_init(&colo.checkpoint_sem, 0);
+        semaphore_init(&colo.exit_sem, 0);
+        semaphore_init(&colo.incoming_sem, 0);
+        g_once_init_leave(&done, 1);
+    }
 }
 
 static int64_t colo_now_ms(void)
