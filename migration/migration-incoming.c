@@ -69,14 +69,16 @@ typedef struct MigrationIncomingState {
     BH *done_bh;                    /* bh_schedule() is any thread */
 } MigrationIncomingState;
 
+/*
+ * Created by migration_incoming_init() at start-up and freed by
+ * migration_incoming_shutdown() at exit (main thread, BQL held, no
+ * load thread running); read without a lock in between.
+ */
 static MigrationIncomingState *incoming;
 
 static MigrationIncomingState *mis_get(void)
 {
-    if (!incoming) {
-        incoming = g_new0(MigrationIncomingState, 1);
-        mutex_init(&incoming->rp_lock);
-    }
+    g_assert(incoming);
     return incoming;
 }
 
@@ -344,8 +346,6 @@ static void incoming_start_load(MigrationIncomingState *mis, QIOChannel *ioc)
     mis->ioc = qio_channel_ref(ioc);
     mutex_unlock(&mis->rp_lock);
     mis->from_src = qemu_file_new_input(ioc);
-    mis->done_bh = mis->done_bh ? mis->done_bh
-                                : bh_new(incoming_done_bh, mis);
     thread_create(&mis->thread, "mig/dst/main", incoming_thread, mis,
                   THREAD_JOINABLE);
     mis->thread_created = true;
@@ -451,6 +451,16 @@ bool migration_incoming_start(const char *uri, Error **errp)
         return false;
     }
     return true;
+}
+
+void migration_incoming_init(void)
+{
+    MigrationIncomingState *mis = g_new0(MigrationIncomingState, 1);
+
+    g_assert(!incoming);
+    mutex_init(&mis->rp_lock);
+    mis->done_bh = bh_new(incoming_done_bh, mis);
+    incoming = mis;
 }
 
 void migration_incoming_shutdown(void)

@@ -120,6 +120,8 @@ void migration_send_event(MigrationStatus status);
 
 /* The destination's part of query-migrate. */
 void migration_incoming_fill_info(MigrationInfo *info);
+/* Create the destination side, idle (migration_init()). */
+void migration_incoming_init(void);
 /* Stop and free the destination side (process exit). */
 void migration_incoming_shutdown(void);
 

@@ -411,6 +411,7 @@ void migration_init(void)
     s->cleanup_bh = bh_new(migration_cleanup_bh, s);
     s->expected_downtime = MIGRATE_DEFAULT_DOWNTIME_LIMIT_MS;
     migrate_options_reset();
+    migration_incoming_init();
     migration_current = s;
     /* Before the machine: "ram" is the stream's first section. */
     ram_mig_init();
