@@ -270,15 +270,25 @@ static bool kvm_set_dirty_logging(KVMState *s, bool on, Error **errp)
     return true;
 }
 
+/*
+ * Each slot's log is fetched into block->accel, allocated here and
+ * freed by stop: blocks only come and go while logging is off.
+ */
 static bool kvm_dirty_log_start(Error **errp)
 {
     KVMState *s = kvm_state();
+    RAMBlock *block;
 
     trace_kvm_dirty_log_start();
     if (!kvm_set_dirty_logging(s, true, errp)) {
         /* Leave no slot half-switched. */
         kvm_set_dirty_logging(s, false, NULL);
         return false;
+    }
+    RAMBLOCK_FOREACH(block) {
+        if (block->slot >= 0 && !block->accel) {
+            block->accel = bitmap_new(block->npages);
+        }
     }
     return true;
 }
@@ -310,11 +320,8 @@ static void kvm_dirty_log_sync(RAMBlock *block)
     struct kvm_dirty_log log = { .slot = block->slot };
     unsigned long *bitmap;
 
-    if (!s || !s->dirty_log || block->slot < 0) {
+    if (!s || !s->dirty_log || block->slot < 0 || !block->accel) {
         return;
-    }
-    if (!block->accel) {
-        block->accel = bitmap_new(block->npages);
     }
     bitmap = block->accel;
     log.dirty_bitmap = bitmap;
