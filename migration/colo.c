@@ -390,14 +390,15 @@ static void colo_send_exit_event(COLOMode mode)
     COLOExitReason reason;
 
     /*
-     * Decide under the BQL: a failover bottom half holds it from shutting
-     * the channels down (which is what woke this thread) until the state
-     * reaches COMPLETED, so reading earlier could see ACTIVE and report
-     * an error for what was a requested takeover.
+     * Any failover state but none means x-colo-lost-heartbeat came before
+     * this side left COLO: the exit is the request's.  Waiting for
+     * COMPLETED instead would race with the takeover's bottom half, which
+     * may not have run yet when the loop sees the request and stops, and
+     * report an error for what was a requested takeover.
      */
     bql_lock();
-    reason = failover_get_state() == FAILOVER_STATUS_COMPLETED ?
-             COLO_EXIT_REASON_REQUEST : COLO_EXIT_REASON_ERROR;
+    reason = failover_request_is_active() ? COLO_EXIT_REASON_REQUEST
+                                          : COLO_EXIT_REASON_ERROR;
     trace_colo_exit(COLOMode_str(mode), COLOExitReason_str(reason));
     qapi_event_send_colo_exit(mode, reason);
     bql_unlock();
