@@ -167,6 +167,20 @@ static void colo_stats_add(int64_t pause_ms, int64_t commit_ms)
     trace_colo_checkpoint_done(colo.count, pause_ms);
 }
 
+/*
+ * The secondary counts a checkpoint once it is applied, before it says
+ * so with vmstate-loaded: a return path that breaks then leaves the
+ * checkpoint applied all the same.  The pause recorded then runs up to
+ * the apply; the restart adds the rest of it.
+ */
+static void colo_stats_add_pause(int64_t extra_ms)
+{
+    mutex_lock(&colo.lock);
+    colo.last_pause_ms += extra_ms;
+    colo.total_pause_ms += extra_ms;
+    mutex_unlock(&colo.lock);
+}
+
 COLOCheckpointStats *colo_checkpoint_stats(void)
 {
     COLOCheckpointStats *st;
@@ -688,6 +702,7 @@ static bool colo_incoming_process_checkpoint(Error **errp)
     QEMUFile *to = colo.to_src;
     int64_t stop_ms = colo_now_ms();
     int64_t commit_ms = 0;
+    int64_t applied_ms;
     bool ok;
 
     trace_colo_checkpoint_start(colo.count + 1);
@@ -715,11 +730,16 @@ static bool colo_incoming_process_checkpoint(Error **errp)
         failover_request_active(NULL);
     }
     bql_unlock();
-    if (!ok || !colo_send_message(to, COLO_MESSAGE_VMSTATE_LOADED, errp) ||
+    if (!ok) {
+        return false;
+    }
+    applied_ms = colo_now_ms();
+    colo_stats_add(applied_ms - stop_ms, commit_ms);
+    if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_LOADED, errp) ||
         !colo_vm_start(errp)) {
         return false;
     }
-    colo_stats_add(colo_now_ms() - stop_ms, commit_ms);
+    colo_stats_add_pause(colo_now_ms() - applied_ms);
     return true;
 }
 
