@@ -232,6 +232,36 @@ static void assert_ram_filled(QmpTestProc *vm, QtestClient *qt, uint8_t v)
     }
 }
 
+/*
+ * While it waits for x-colo-lost-heartbeat, a side's guest is as the
+ * failure found it (docs/colo.md, "Leaving COLO"): the primary's runs
+ * until checkpoint-reply arrives and again from vmstate-loaded on
+ * (before checkpoint-ready it has not run since the precopy stopped it:
+ * finish-migrate); the secondary's is stopped from checkpoint-request
+ * until it has handed vmstate-loaded to its socket.  Cut before
+ * vmstate-received, the secondary applies the checkpoint and then
+ * tries to send vmstate-loaded on a connection that is being torn
+ * down: whether that write still succeeds (guest running) or fails
+ * (guest stopped) depends on when the reset reaches it.
+ */
+static void assert_waiting_runstate(ColoPair *pair, unsigned step)
+{
+    g_autofree char *sec = migtest_runstate(pair->secondary);
+
+    colo_assert_runstate(pair->primary,
+                         step == MSG_READY ? "finish-migrate" :
+                         step <= MSG_REPLY ? "running" : "colo");
+    assert_non_null(sec);
+    if (step == MSG_RECEIVED) {
+        if (strcmp(sec, "running") && strcmp(sec, "colo")) {
+            fail_msg("secondary run state '%s'", sec);
+        }
+    } else {
+        assert_string_equal(sec, step <= MSG_REQUEST ||
+                                 step == MSG_LOADED ? "running" : "colo");
+    }
+}
+
 static void run_cut(unsigned step)
 {
     ColoPair pair;
@@ -288,6 +318,7 @@ static void run_cut(unsigned step)
 
     assert_left_colo(pair.primary, "primary");
     assert_left_colo(pair.secondary, "secondary");
+    assert_waiting_runstate(&pair, step);
     /*
      * The primary completed no checkpoint; the secondary counts the
      * one it applied, even when vmstate-loaded could not go out.
