@@ -33,6 +33,8 @@ struct QIOChannel {
     int shutdown_mask;          /* atomic, QIOChannelShutdown bits */
     int blocking;               /* atomic bool */
     int closed;                 /* atomic bool */
+    int timeout_ms;             /* atomic: a wait's bound, 0 = none */
+    int timed_out;              /* atomic bool: a wait hit the bound */
     char *name;
     /* Descriptors polled for reads and writes (-1 when none). */
     int rfd;
