@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <inttypes.h>
 #include <stdint.h>
 
 #include "migration/migration.h"
@@ -28,6 +29,8 @@ typedef struct MigrationOptions {
     uint32_t checkpoint_delay;
     uint8_t throttle_initial;
     uint8_t throttle_increment;
+    uint32_t heartbeat_interval;
+    uint32_t heartbeat_timeout;
 } MigrationOptions;
 
 static Mutex options_lock;
@@ -53,6 +56,8 @@ void migrate_options_reset(void)
     options.checkpoint_delay = MIGRATE_DEFAULT_CHECKPOINT_DELAY_MS;
     options.throttle_initial = MIGRATE_DEFAULT_THROTTLE_INITIAL;
     options.throttle_increment = MIGRATE_DEFAULT_THROTTLE_INCREMENT;
+    options.heartbeat_interval = MIGRATE_DEFAULT_HEARTBEAT_INTERVAL_MS;
+    options.heartbeat_timeout = MIGRATE_DEFAULT_HEARTBEAT_TIMEOUT_MS;
     mutex_unlock(&options_lock);
 }
 
@@ -116,6 +121,16 @@ uint8_t migrate_cpu_throttle_initial(void)
 uint8_t migrate_cpu_throttle_increment(void)
 {
     return options_get().throttle_increment;
+}
+
+uint32_t migrate_heartbeat_interval(void)
+{
+    return options_get().heartbeat_interval;
+}
+
+uint32_t migrate_heartbeat_timeout(void)
+{
+    return options_get().heartbeat_timeout;
 }
 
 /* The capabilities this program implements; the others stay off. */
@@ -194,6 +209,40 @@ static void param_range_error(Error **errp, const char *name,
     error_setg(errp, "Parameter '%s' expects %s", name, range);
 }
 
+/*
+ * Ours, so named as given.  The timeout must leave room for a heartbeat
+ * to arrive: checked on the values the request would leave in force.
+ */
+static bool heartbeat_check(const MigrateSetParameters *p, Error **errp)
+{
+    MigrationOptions cur = options_get();
+    uint32_t interval = p->has_x_heartbeat_interval ?
+                        p->x_heartbeat_interval : cur.heartbeat_interval;
+    uint32_t timeout = p->has_x_heartbeat_timeout ?
+                       p->x_heartbeat_timeout : cur.heartbeat_timeout;
+    g_autofree char *above = NULL;
+
+    if (p->has_x_heartbeat_interval &&
+        (interval < 1 || interval > MIGRATE_MAX_HEARTBEAT_MS)) {
+        param_range_error(errp, "x-heartbeat-interval",
+                          "an integer in the range of 1 to 3600000 ms");
+        return false;
+    }
+    if (p->has_x_heartbeat_timeout &&
+        (timeout < 1 || timeout > MIGRATE_MAX_HEARTBEAT_MS)) {
+        param_range_error(errp, "x-heartbeat-timeout",
+                          "an integer in the range of 1 to 3600000 ms");
+        return false;
+    }
+    if (timeout <= interval) {
+        above = g_strdup_printf("a value greater than x-heartbeat-interval "
+                                "(%" PRIu32 " ms)", interval);
+        param_range_error(errp, "x-heartbeat-timeout", above);
+        return false;
+    }
+    return true;
+}
+
 static bool params_check(const MigrateSetParameters *p, Error **errp)
 {
     if (p->has_cpu_throttle_initial &&
@@ -215,7 +264,7 @@ static bool params_check(const MigrateSetParameters *p, Error **errp)
                           "an integer in the range of 0 to (2000 * 1000) ms");
         return false;
     }
-    return true;
+    return heartbeat_check(p, errp);
 }
 
 void qmp_migrate_set_parameters(MigrateSetParameters *p, Error **errp)
@@ -242,10 +291,20 @@ void qmp_migrate_set_parameters(MigrateSetParameters *p, Error **errp)
     if (p->has_x_checkpoint_delay) {
         options.checkpoint_delay = p->x_checkpoint_delay;
     }
+    if (p->has_x_heartbeat_interval) {
+        options.heartbeat_interval = p->x_heartbeat_interval;
+    }
+    if (p->has_x_heartbeat_timeout) {
+        options.heartbeat_timeout = p->x_heartbeat_timeout;
+    }
     bandwidth_changed = p->has_max_bandwidth;
     mutex_unlock(&options_lock);
     if (bandwidth_changed) {
         migration_bandwidth_changed();
+    }
+    /* Channels already open wait by the new bound from now on. */
+    if (p->has_x_heartbeat_timeout) {
+        migration_timeout_changed();
     }
     /* A running COLO primary re-arms its checkpoint timer. */
     if (p->has_x_checkpoint_delay) {
@@ -268,5 +327,9 @@ MigrationParameters *qmp_query_migrate_parameters(Error **errp)
     p->downtime_limit = cur.downtime_limit;
     p->has_x_checkpoint_delay = true;
     p->x_checkpoint_delay = cur.checkpoint_delay;
+    p->has_x_heartbeat_interval = true;
+    p->x_heartbeat_interval = cur.heartbeat_interval;
+    p->has_x_heartbeat_timeout = true;
+    p->x_heartbeat_timeout = cur.heartbeat_timeout;
     return p;
 }

@@ -7,6 +7,9 @@
  * exit with reason error), stay up, report their state as QEMU does,
  * and take over alone when told x-colo-lost-heartbeat.
  *
+ * Heartbeats are off here (an interval longer than any run): each one
+ * would shift the offsets below.  test-colo-stall has them on.
+ *
  * Where the cuts go: the secondary's return path carries the return
  * path messages of the precopy (a fixed prefix), then only be32 COLO
  * messages: checkpoint-ready, then checkpoint-reply, vmstate-received,
@@ -160,7 +163,9 @@ static void learn_layout(void)
 {
     ColoPair pair;
     ColoPairOpts opts = { .via_proxy = true, .record = true,
-                          .checkpoint_delay = COLO_DELAY_NEVER };
+                          .checkpoint_delay = COLO_DELAY_NEVER,
+                          .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
+                          .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT };
     g_autoptr(GBytes) fwd = NULL, bwd = NULL;
     const uint8_t *f, *b;
     gsize flen, blen;
@@ -266,7 +271,9 @@ static void run_cut(unsigned step)
 {
     ColoPair pair;
     ColoPairOpts opts = { .via_proxy = true, .record = true,
-                          .checkpoint_delay = COLO_DELAY_NEVER };
+                          .checkpoint_delay = COLO_DELAY_NEVER,
+                          .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
+                          .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT };
     FaultDir dir = steps[step].dir;
     uint64_t start = 0, limit;
 
@@ -383,7 +390,9 @@ static void run_corrupt(FaultDir dir, unsigned step, const void *bytes,
 {
     ColoPair pair;
     ColoPairOpts opts = { .via_proxy = true, .record = true,
-                          .checkpoint_delay = COLO_DELAY_NEVER };
+                          .checkpoint_delay = COLO_DELAY_NEVER,
+                          .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
+                          .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT };
     QmpTestProc *reader;
     uint64_t off;
 

@@ -133,7 +133,9 @@ static void test_initial_queries(void **state)
         assert_true(json_is_false(json_object_get(e, "state")));
     }
 
-    assert_int_equal(json_object_size(params), 5);
+    assert_int_equal(json_object_size(params), 7);
+    assert_int_equal(param(c, "x-heartbeat-interval"), 1000);
+    assert_int_equal(param(c, "x-heartbeat-timeout"), 5000);
     assert_int_equal(param(c, "cpu-throttle-initial"), 20);
     assert_int_equal(param(c, "cpu-throttle-increment"), 10);
     assert_int_equal(param(c, "max-bandwidth"), 128 * 1024 * 1024);
