@@ -23,12 +23,19 @@
  * Guest RAM and devices on the secondary change only once every byte of
  * a checkpoint is here, so a checkpoint cut short is never half applied.
  *
- * When a side loses its peer (any send or receive fails) it sends
- * COLO_EXIT with reason error and waits for x-colo-lost-heartbeat before
- * it runs alone: it cannot tell a dead peer from a broken link, and two
- * VMs running alone would diverge.  Meanwhile its VM stays as the failure
- * found it: still running if the failure came between checkpoints,
- * stopped in the colo run state if it came in the middle of one.
+ * Between checkpoints the primary sends the stream's PING every
+ * x-heartbeat-interval and the secondary answers with a PONG on the
+ * return path; every read and write waits at most x-heartbeat-timeout
+ * (the channel's own bound), so a silent peer fails a step as a closed
+ * connection does.
+ *
+ * When a side loses its peer (any send or receive fails, or times out)
+ * it sends COLO_EXIT with reason error and waits for
+ * x-colo-lost-heartbeat before it runs alone: it cannot tell a dead peer
+ * from a broken link, and two VMs running alone would diverge.
+ * Meanwhile its VM stays as the failure found it: still running if the
+ * failure came between checkpoints, stopped in the colo run state if it
+ * came in the middle of one (the exact table is in docs/colo.md).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
