@@ -40,6 +40,8 @@ struct QIOChannel {
                                  * under io_lock (see channel_stop()) */
     int blocking;               /* atomic bool */
     int closed;                 /* atomic bool; set under io_lock */
+    int timeout_ms;             /* atomic: a wait's bound, 0 = none */
+    int timed_out;              /* atomic bool: a wait hit the bound */
     /* Owner's thread only: set before the channel is handed out. */
     char *name;
     /*

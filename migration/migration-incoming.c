@@ -134,6 +134,20 @@ void migration_incoming_fill_info(MigrationInfo *info)
     info->status = st;
 }
 
+void migration_incoming_timeout_changed(void)
+{
+    MigrationIncomingState *mis = incoming;
+
+    if (!mis) {
+        return;
+    }
+    mutex_lock(&mis->rp_lock);
+    if (mis->ioc) {
+        migration_channel_set_timeout(mis->ioc);
+    }
+    mutex_unlock(&mis->rp_lock);
+}
+
 /* ---- hooks called by the loader ---- */
 
 bool migration_incoming_open_return_path(Error **errp)
@@ -342,6 +356,7 @@ out:
 static void incoming_start_load(MigrationIncomingState *mis, QIOChannel *ioc)
 {
     qio_channel_set_name(ioc, "migration-incoming");
+    migration_channel_set_timeout(ioc);
     mutex_lock(&mis->rp_lock);
     mis->ioc = qio_channel_ref(ioc);
     mutex_unlock(&mis->rp_lock);

@@ -76,6 +76,8 @@ typedef struct MigrationState {
      * channel that is being closed anyway.
      */
     bool rp_shut_ok;            /* the destination sent SHUT(0) */
+    int64_t ping_ms;            /* migration thread: last heartbeat PING */
+    uint32_t ping_value;        /* migration thread: its value */
     int rp_failed;              /* atomic */
 
     /* Migration thread only (reset by the monitor before it starts). */
@@ -106,6 +108,22 @@ void *migration_thread(void *opaque);
 
 /* options.c tells the running migration about a new max-bandwidth. */
 void migration_bandwidth_changed(void);
+/*
+ * ... and about a new x-heartbeat-timeout: the channels of both sides
+ * take it as their I/O timeout.
+ */
+void migration_timeout_changed(void);
+/* Apply x-heartbeat-timeout to a migration channel (either side). */
+void migration_channel_set_timeout(QIOChannel *ioc);
+/* The destination's channel, for migration_timeout_changed(). */
+void migration_incoming_timeout_changed(void);
+/*
+ * Source, migration thread, between two sections of a precopy stream:
+ * send a PING when x-heartbeat-interval has passed since the last one
+ * and a return path is open to answer it (the destination's PONG keeps
+ * the return path busy, so its reads can be bounded).
+ */
+void migration_heartbeat(MigrationState *s);
 
 /*
  * Move *@state from @old to @new (atomically; nothing happens when it

@@ -72,6 +72,7 @@ static QIOChannel *connect_uri(const char *uri, Error **errp)
     }
     if (ioc) {
         qio_channel_set_name(ioc, "migration-outgoing");
+        migration_channel_set_timeout(ioc);
     }
     return ioc;
 }
@@ -317,6 +318,7 @@ static bool migration_iterate(MigrationState *s, Error **errp)
             }
             return false;
         }
+        migration_heartbeat(s);
         qemu_savevm_state_pending_estimate(&pending);
         if (pending <= s->threshold) {
             /* The exact count syncs the dirty log: that needs the BQL. */

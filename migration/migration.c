@@ -17,6 +17,7 @@
 #include "migration/options.h"
 #include "migration/qemu-file.h"
 #include "migration/ram.h"
+#include "migration/savevm.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/cpus.h"
@@ -148,6 +149,44 @@ void migration_bandwidth_changed(void)
     mutex_unlock(&s->lock);
 }
 
+void migration_channel_set_timeout(QIOChannel *ioc)
+{
+    qio_channel_set_timeout(ioc, migrate_heartbeat_timeout());
+}
+
+void migration_timeout_changed(void)
+{
+    MigrationState *s = migration_current;
+
+    if (s) {
+        mutex_lock(&s->lock);
+        if (s->ioc) {
+            migration_channel_set_timeout(s->ioc);
+        }
+        mutex_unlock(&s->lock);
+    }
+    migration_incoming_timeout_changed();
+}
+
+/*
+ * QEMU's destination refuses a PING without a return path, so none is
+ * sent then; the stream itself is busy enough during precopy for the
+ * destination's reads to be bounded.
+ */
+void migration_heartbeat(MigrationState *s)
+{
+    int64_t now = migration_now_ms();
+
+    if (!s->rp_thread_created ||
+        now - s->ping_ms < (int64_t)migrate_heartbeat_interval()) {
+        return;
+    }
+    s->ping_ms = now;
+    s->ping_value++;
+    trace_migration_heartbeat(s->ping_value);
+    qemu_savevm_send_ping(s->to_dst, s->ping_value);
+}
+
 /* ---- connecting ---- */
 
 bool migration_uri_split(const char *uri, MigrationTransport *transport,
@@ -206,6 +245,8 @@ static void migration_reset(MigrationState *s)
     s->rp_failed = 0;
     s->vm_was_running = false;
     s->last_sync_count = 0;
+    s->ping_ms = migration_now_ms();
+    s->ping_value = 1;          /* the PING of the setup */
     while (semaphore_timedwait(&s->wake, 0) == 0) {
         /* drain */
     }
