@@ -38,14 +38,17 @@ typedef struct ChardevClass {
 } ChardevClass;
 
 struct Chardev {
+    /* Written once by chardev_create(), before anyone else sees it. */
     char *id;
     const ChardevClass *cls;
 
+    /* Protected by the BQL (the frontend sets them, input uses them). */
     CharCanReadFn *fe_can_read;
     CharReadFn *fe_read;
     CharEventFn *fe_event;
     void *fe_opaque;
 
+    /* Protected by the BQL; in_fd and in_paused change under out_lock too. */
     bool opened;            /* a peer exists: OPENED was (or will be) sent */
     int in_fd;              /* read when the frontend has room; -1: none */
     bool in_paused;         /* frontend full: in_fd not watched */
@@ -53,6 +56,10 @@ struct Chardev {
     /*
      * vCPU threads write while the main loop flushes, so the output side
      * has a lock of its own; the BQL covers everything else.
+     * Protects: out_fd, out_is_socket, out_broken, wbuf, out_watched,
+     * dropped.  out_fd and out_is_socket also change only with the BQL
+     * held (chardev_attach_fds()), so BQL holders may read them without
+     * out_lock.
      */
     Mutex out_lock;
     int out_fd;             /* -1: output is discarded (and counted) */
@@ -61,6 +68,7 @@ struct Chardev {
     GByteArray *wbuf;       /* accepted but not yet written */
     bool out_watched;       /* the write handler is armed */
     uint64_t dropped;
+    /* Created with the chardev; bh_schedule() is thread-safe. */
     BH *out_error_bh;
 };
 

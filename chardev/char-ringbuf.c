@@ -12,10 +12,13 @@
 
 typedef struct RingbufChardev {
     Chardev parent;
+    /* ring and size are written by open, before the chardev is shared. */
     uint8_t *ring;
     size_t size;            /* a power of two */
+    /* The output side: protected by parent.out_lock (see write_raw). */
     uint64_t prod;          /* total bytes written */
     uint64_t cons;          /* total bytes read back */
+    /* The input side: protected by the BQL. */
     GByteArray *input;      /* fed in, not yet taken by the frontend */
     bool delivering;        /* the frontend may ask for more from inside */
 } RingbufChardev;

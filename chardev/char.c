@@ -26,8 +26,22 @@
 #include "trace/trace.h"
 #include "util/error-report.h"
 
-/* In creation order, so cleanup runs in a predictable order. */
+/*
+ * In creation order, so cleanup runs in a predictable order.  Protected
+ * by the BQL.  NULL until the first chardev is created; from then on it
+ * lives as long as the process (cleanup empties it).
+ */
 static GPtrArray *chardevs;
+
+static void chardevs_init_once(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        chardevs = g_ptr_array_new();
+        g_once_init_leave(&done, 1);
+    }
+}
 
 static const ChardevClass *const chardev_classes[] = {
     &chardev_stdio_class,
@@ -130,9 +144,7 @@ Chardev *chardev_create(const ChardevClass *cls, const char *id,
         chardev_release(c);
         return NULL;
     }
-    if (!chardevs) {
-        chardevs = g_ptr_array_new();
-    }
+    chardevs_init_once();
     g_ptr_array_add(chardevs, c);
     trace_chardev_new(c->id, cls->name);
     return c;
@@ -499,11 +511,8 @@ void chardev_free(Chardev *c)
 
 void chardev_cleanup_all(void)
 {
+    /* chardev_free() takes each one out of the array. */
     while (chardevs && chardevs->len > 0) {
         chardev_free(g_ptr_array_index(chardevs, chardevs->len - 1));
-    }
-    if (chardevs) {
-        g_ptr_array_free(chardevs, true);
-        chardevs = NULL;
     }
 }

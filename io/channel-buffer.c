@@ -9,11 +9,16 @@
 #include "util/thread.h"
 
 typedef struct BufferState {
+    /*
+     * Protects: data, size, capacity, offset (a writer and a reader may
+     * be different threads).  qio_channel_buffer_data() returns data
+     * outside the lock: the caller must not write meanwhile.
+     */
     Mutex lock;
-    uint8_t *data;
-    size_t size;                /* bytes written */
-    size_t capacity;
-    size_t offset;              /* read position */
+    uint8_t *data;              /* protected by lock */
+    size_t size;                /* protected by lock; bytes written */
+    size_t capacity;            /* protected by lock */
+    size_t offset;              /* protected by lock; read position */
 } BufferState;
 
 static BufferState *buffer_state(QIOChannel *ioc)

@@ -144,6 +144,21 @@ bool qio_channel_is_blocking(QIOChannel *ioc)
     return g_atomic_int_get(&ioc->blocking);
 }
 
+void qio_channel_set_timeout(QIOChannel *ioc, int ms)
+{
+    g_atomic_int_set(&ioc->timeout_ms, ms > 0 ? ms : 0);
+}
+
+int qio_channel_get_timeout(QIOChannel *ioc)
+{
+    return g_atomic_int_get(&ioc->timeout_ms);
+}
+
+bool qio_channel_timed_out(QIOChannel *ioc)
+{
+    return g_atomic_int_get(&ioc->timed_out);
+}
+
 int qio_channel_get_fd(QIOChannel *ioc)
 {
     if (g_atomic_int_get(&ioc->closed)) {
@@ -254,15 +269,36 @@ static int channel_wake_fd(QIOChannel *ioc, bool write, Error **errp)
     return fd;
 }
 
-/* Sleep until the descriptor is ready or the direction is shut down. */
+static void channel_timeout_error(QIOChannel *ioc, bool write, int ms,
+                                  Error **errp)
+{
+    g_atomic_int_set(&ioc->timed_out, true);
+    trace_qio_channel_timeout(ioc, qio_channel_get_name(ioc),
+                              write ? "write" : "read", ms);
+    if (write) {
+        error_setg(errp, "Timed out writing to %s: the peer took nothing "
+                   "for %d ms", qio_channel_get_name(ioc), ms);
+    } else {
+        error_setg(errp, "Timed out reading from %s: nothing arrived for "
+                   "%d ms", qio_channel_get_name(ioc), ms);
+    }
+}
+
+/*
+ * Sleep until the descriptor is ready or the direction is shut down, or
+ * fail once the channel's timeout has passed without either.
+ */
 static bool channel_wait(QIOChannel *ioc, bool write, Error **errp)
 {
     int wake = channel_wake_fd(ioc, write, errp);
+    int timeout = qio_channel_get_timeout(ioc);
+    int64_t deadline = g_get_monotonic_time() + (int64_t)timeout * 1000;
     struct pollfd pfd[2] = {
         { .fd = write ? ioc->wfd : ioc->rfd,
           .events = write ? POLLOUT : POLLIN },
         { .fd = wake, .events = POLLIN },
     };
+    int ret;
 
     if (wake == -1) {
         return false;
@@ -270,14 +306,29 @@ static bool channel_wait(QIOChannel *ioc, bool write, Error **errp)
     if (wake == -2) {
         return true;    /* the caller's next check reports the shutdown */
     }
-    while (poll(pfd, 2, -1) < 0) {
+    for (;;) {
+        int left = -1;
+
+        if (timeout > 0) {
+            int64_t us = deadline - g_get_monotonic_time();
+
+            /* Round up: poll(0) would only look, never wait. */
+            left = us > 0 ? (int)((us + 999) / 1000) : 0;
+        }
+        ret = poll(pfd, 2, left);
+        if (ret > 0) {
+            return true;
+        }
+        if (ret == 0) {
+            channel_timeout_error(ioc, write, timeout, errp);
+            return false;
+        }
         if (errno != EINTR) {
             error_setg_errno(errp, errno, "Unable to wait on %s channel",
                              ioc->ops->type);
             return false;
         }
     }
-    return true;
 }
 
 static size_t iov_total(const struct iovec *iov, size_t niov)

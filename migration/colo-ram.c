@@ -42,11 +42,18 @@ typedef struct ColoRAMCache {
     unsigned long *received;    /* pages loaded since the last commit */
 } ColoRAMCache;
 
+/*
+ * caches, ncaches and started_dirty_log are written by init and free
+ * (BQL held, no checkpoint loading); between the two they are read by
+ * the thread that loads checkpoints (colo_ram_cache_host(), without the
+ * BQL) and by the commit (BQL), which that same thread runs after the
+ * load.  No lock is needed: nothing else touches them.
+ */
 typedef struct ColoRAMState {
     ColoRAMCache *caches;
     unsigned ncaches;
-    unsigned last;              /* index of the last lookup's hit */
-    bool active;                /* read from any thread */
+    unsigned last;              /* loading thread only: last lookup's hit */
+    bool active;                /* atomic: read from any thread */
     bool started_dirty_log;     /* ours to stop */
 } ColoRAMState;
 

@@ -23,12 +23,19 @@
  * Guest RAM and devices on the secondary change only once every byte of
  * a checkpoint is here, so a checkpoint cut short is never half applied.
  *
- * When a side loses its peer (any send or receive fails) it sends
- * COLO_EXIT with reason error and waits for x-colo-lost-heartbeat before
- * it runs alone: it cannot tell a dead peer from a broken link, and two
- * VMs running alone would diverge.  Meanwhile its VM stays as the failure
- * found it: still running if the failure came between checkpoints,
- * stopped in the colo run state if it came in the middle of one.
+ * Between checkpoints the primary sends the stream's PING every
+ * x-heartbeat-interval and the secondary answers with a PONG on the
+ * return path; every read and write waits at most x-heartbeat-timeout
+ * (the channel's own bound), so a silent peer fails a step as a closed
+ * connection does.
+ *
+ * When a side loses its peer (any send or receive fails, or times out)
+ * it sends COLO_EXIT with reason error and waits for
+ * x-colo-lost-heartbeat before it runs alone: it cannot tell a dead peer
+ * from a broken link, and two VMs running alone would diverge.
+ * Meanwhile its VM stays as the failure found it: still running if the
+ * failure came between checkpoints, stopped in the colo run state if it
+ * came in the middle of one (the exact table is in docs/colo.md).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -45,6 +52,7 @@
 #include "migration/colo-ram.h"
 #include "migration/colo.h"
 #include "migration/failover.h"
+#include "migration/migration.h"
 #include "migration/migration-int.h"
 #include "migration/options.h"
 #include "migration/qemu-file.h"
@@ -62,26 +70,46 @@
 #define COLO_BUFFER_BASE_SIZE (256 * 1024)
 
 typedef struct ColoState {
-    pthread_once_t once;
-    Mutex lock;             /* guards the stats and the file pointers */
+    /*
+     * Protects: from_src, to_src and the statistics below.  Never held
+     * across I/O (a shutdown under it does not block); taken after the
+     * BQL when both are needed, never the other way round.
+     */
+    Mutex lock;
     bool quitting;          /* atomic: the process is ending */
-    COLOMode last_mode;     /* BQL */
+    COLOMode last_mode;     /* protected by the BQL */
 
-    /* Primary: the outgoing migration's status and files. */
+    /*
+     * Primary: the outgoing migration's status and files.  ms is
+     * written before primary_state is published (atomically), and read
+     * by others only once they have seen primary_state set; both are
+     * cleared at exit (main thread, BQL) after the threads were woken.
+     */
     MigrationState *ms;
-    int *primary_state;
+    int *primary_state;     /* atomic pointer */
     Semaphore checkpoint_sem;   /* a checkpoint is wanted now */
     Semaphore exit_sem;         /* the takeover (or quit) is done */
+    uint32_t ping_value;        /* migration thread: last heartbeat */
 
     /* Secondary. */
-    int *incoming_state;
+    int *incoming_state;    /* atomic pointer */
+    /*
+     * Protected by lock (the failover bottom half shuts from_src down).
+     * Set before the COLO incoming thread starts and cleared after it
+     * was joined, so that thread reads them without the lock.
+     */
     QEMUFile *from_src;
     QEMUFile *to_src;
-    Thread thread;
+    Thread thread;          /* the load thread's: it creates and joins */
     Semaphore incoming_sem;     /* the takeover (or quit) is done */
-    bool vmstate_loading;       /* BQL: applying a checkpoint */
+    /* Protected by the BQL: applying a checkpoint. */
+    bool vmstate_loading;
 
-    /* query-migrate's 'colo' member. */
+    /*
+     * query-migrate's 'colo' member.  Protected by lock; count is
+     * written by one COLO thread at a time, which also reads it
+     * without the lock for its traces.
+     */
     bool stats_valid;
     COLOMode stats_mode;
     int64_t count;
@@ -90,19 +118,24 @@ typedef struct ColoState {
     int64_t last_commit_ms;
 } ColoState;
 
-static ColoState colo = { .once = PTHREAD_ONCE_INIT };
+static ColoState colo;
 
-static void colo_state_init_once(void)
-{
-    mutex_init(&colo.lock);
-    semaphore_init(&colo.checkpoint_sem, 0);
-    semaphore_init(&colo.exit_sem, 0);
-    semaphore_init(&colo.incoming_sem, 0);
-}
-
+/*
+ * The lock and semaphores live as long as the process.  Every entry
+ * point calls this first: the monitor, the migration thread and the
+ * load thread may each be the first to arrive.
+ */
 static void colo_state_init(void)
 {
-    pthread_once(&colo.once, colo_state_init_once);
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        mutex_init(&colo.lock);
+        semaphore_init(&colo.checkpoint_sem, 0);
+        semaphore_init(&colo.exit_sem, 0);
+        semaphore_init(&colo.incoming_sem, 0);
+        g_once_init_leave(&done, 1);
+    }
 }
 
 static int64_t colo_now_ms(void)
@@ -115,22 +148,24 @@ static bool colo_quitting(void)
     return __atomic_load_n(&colo.quitting, __ATOMIC_SEQ_CST);
 }
 
-static MigrationStatus colo_load_state(int *state)
+/* The status *@state points to, read from any thread. */
+static MigrationStatus colo_load_state(int **state)
 {
-    return state ? __atomic_load_n(state, __ATOMIC_SEQ_CST)
-                 : MIGRATION_STATUS_NONE;
+    int *p = __atomic_load_n(state, __ATOMIC_SEQ_CST);
+
+    return p ? __atomic_load_n(p, __ATOMIC_SEQ_CST) : MIGRATION_STATUS_NONE;
 }
 
 /* ---- mode and statistics ---- */
 
 bool migration_in_colo_state(void)
 {
-    return colo_load_state(colo.primary_state) == MIGRATION_STATUS_COLO;
+    return colo_load_state(&colo.primary_state) == MIGRATION_STATUS_COLO;
 }
 
 bool migration_incoming_in_colo_state(void)
 {
-    return colo_load_state(colo.incoming_state) == MIGRATION_STATUS_COLO;
+    return colo_load_state(&colo.incoming_state) == MIGRATION_STATUS_COLO;
 }
 
 COLOMode get_colo_mode(void)
@@ -165,6 +200,20 @@ static void colo_stats_add(int64_t pause_ms, int64_t commit_ms)
     colo.last_commit_ms = commit_ms;
     mutex_unlock(&colo.lock);
     trace_colo_checkpoint_done(colo.count, pause_ms);
+}
+
+/*
+ * The secondary counts a checkpoint once it is applied, before it says
+ * so with vmstate-loaded: a return path that breaks then leaves the
+ * checkpoint applied all the same.  The pause recorded then runs up to
+ * the apply; the restart adds the rest of it.
+ */
+static void colo_stats_add_pause(int64_t extra_ms)
+{
+    mutex_lock(&colo.lock);
+    colo.last_pause_ms += extra_ms;
+    colo.total_pause_ms += extra_ms;
+    mutex_unlock(&colo.lock);
 }
 
 COLOCheckpointStats *colo_checkpoint_stats(void)
@@ -215,16 +264,20 @@ COLOStatus *qmp_query_colo_status(Error **errp)
 
 /* ---- messages ---- */
 
+/*
+ * The message helpers block on the channel: never with the BQL, or a
+ * failover bottom half could not run to shut the channel down.
+ * Failures say what the channel said (a closed connection, a timeout),
+ * behind the step that met them.
+ */
 static bool colo_send_message(QEMUFile *f, COLOMessage msg, Error **errp)
 {
-    int ret;
-
+    g_assert(!bql_locked());
     qemu_put_be32(f, msg);
     qemu_fflush(f);
-    ret = qemu_file_get_error(f);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Can't send COLO message %s",
-                         COLOMessage_str(msg));
+    if (qemu_file_get_error_obj(f, errp)) {
+        error_prepend(errp, "Can't send COLO message %s: ",
+                      COLOMessage_str(msg));
         return false;
     }
     trace_colo_send_message(COLOMessage_str(msg));
@@ -234,17 +287,14 @@ static bool colo_send_message(QEMUFile *f, COLOMessage msg, Error **errp)
 static bool colo_send_message_value(QEMUFile *f, COLOMessage msg,
                                     uint64_t value, Error **errp)
 {
-    int ret;
-
     if (!colo_send_message(f, msg, errp)) {
         return false;
     }
     qemu_put_be64(f, value);
     qemu_fflush(f);
-    ret = qemu_file_get_error(f);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to send value for message: %s",
-                         COLOMessage_str(msg));
+    if (qemu_file_get_error_obj(f, errp)) {
+        error_prepend(errp, "Failed to send value for message %s: ",
+                      COLOMessage_str(msg));
         return false;
     }
     trace_colo_send_message_value(COLOMessage_str(msg), value);
@@ -254,11 +304,12 @@ static bool colo_send_message_value(QEMUFile *f, COLOMessage msg,
 /* The next word; COLO_MESSAGE__MAX (with @errp set) on any failure. */
 static COLOMessage colo_receive_message(QEMUFile *f, Error **errp)
 {
-    uint32_t msg = qemu_get_be32(f);
-    int ret = qemu_file_get_error(f);
+    uint32_t msg;
 
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Can't receive COLO message");
+    g_assert(!bql_locked());
+    msg = qemu_get_be32(f);
+    if (qemu_file_get_error_obj(f, errp)) {
+        error_prepend(errp, "Can't receive COLO message: ");
         return COLO_MESSAGE__MAX;
     }
     if (msg >= COLO_MESSAGE__MAX) {
@@ -288,19 +339,120 @@ static bool colo_receive_check_message(QEMUFile *f, COLOMessage expect,
 static bool colo_receive_message_value(QEMUFile *f, COLOMessage expect,
                                        uint64_t *value, Error **errp)
 {
-    int ret;
-
     if (!colo_receive_check_message(f, expect, errp)) {
         return false;
     }
     *value = qemu_get_be64(f);
-    ret = qemu_file_get_error(f);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to get value for COLO "
-                         "message: %s", COLOMessage_str(expect));
+    if (qemu_file_get_error_obj(f, errp)) {
+        error_prepend(errp, "Failed to get value for COLO message %s: ",
+                      COLOMessage_str(expect));
         return false;
     }
     return true;
+}
+
+/* ---- heartbeat ---- */
+
+/*
+ * Between checkpoints the link would be silent, and a peer that froze
+ * or a link that dropped everything would go unnoticed: the primary
+ * sends a PING command of the migration stream every
+ * x-heartbeat-interval, and the secondary answers with the return
+ * path's PONG, echoing its value.  Both are QEMU's own messages (a
+ * QEMU destination answers a PING during precopy the same way); the
+ * COLOMessage values stay QEMU's.  Each side expects the other's part
+ * within x-heartbeat-timeout, the bound of every read and write on the
+ * channel, and treats silence like a closed connection.
+ */
+
+/* Primary: one exchange.  Migration thread, between checkpoints. */
+static bool colo_heartbeat(MigrationState *s, Error **errp)
+{
+    uint32_t value = ++colo.ping_value;
+    unsigned type, len;
+    uint32_t echo;
+
+    trace_colo_heartbeat_send(value);
+    qemu_savevm_send_ping(s->to_dst, value);
+    if (qemu_file_get_error_obj(s->to_dst, errp)) {
+        error_prepend(errp, "Can't send COLO heartbeat: ");
+        return false;
+    }
+    type = qemu_get_be16(s->from_dst);
+    len = qemu_get_be16(s->from_dst);
+    echo = qemu_get_be32(s->from_dst);
+    if (qemu_file_get_error_obj(s->from_dst, errp)) {
+        error_prepend(errp, "Can't receive COLO heartbeat: ");
+        return false;
+    }
+    if (type != MIG_RP_MSG_PONG || len != 4 || echo != value) {
+        error_setg(errp, "Invalid reply to COLO heartbeat %" PRIu32
+                   ": message 0x%04x length %u value %" PRIu32,
+                   value, type, len, echo);
+        return false;
+    }
+    trace_colo_heartbeat_receive(echo);
+    return true;
+}
+
+/* Secondary: a PING's first byte has been peeked; answer it. */
+static bool colo_incoming_heartbeat(QEMUFile *from, QEMUFile *to,
+                                    Error **errp)
+{
+    unsigned cmd, len;
+    uint32_t value;
+
+    qemu_get_byte(from);
+    cmd = qemu_get_be16(from);
+    len = qemu_get_be16(from);
+    value = qemu_get_be32(from);
+    if (qemu_file_get_error_obj(from, errp)) {
+        error_prepend(errp, "Can't receive COLO heartbeat: ");
+        return false;
+    }
+    if (cmd != MIG_CMD_PING || len != 4) {
+        error_setg(errp, "Unexpected migration command 0x%x (length %u) "
+                   "between COLO checkpoints", cmd, len);
+        return false;
+    }
+    qemu_put_be16(to, MIG_RP_MSG_PONG);
+    qemu_put_be16(to, 4);
+    qemu_put_be32(to, value);
+    qemu_fflush(to);
+    if (qemu_file_get_error_obj(to, errp)) {
+        error_prepend(errp, "Can't send COLO heartbeat: ");
+        return false;
+    }
+    trace_colo_heartbeat_answer(value);
+    return true;
+}
+
+/*
+ * Secondary, between checkpoints: the next COLO message, answering the
+ * heartbeats that come first.  A COLOMessage is a be32 below 256, so
+ * its first byte is 0; a PING starts with QEMU_VM_COMMAND.
+ */
+static COLOMessage colo_incoming_wait_message(QEMUFile *from, QEMUFile *to,
+                                              Error **errp)
+{
+    while (qemu_peek_byte(from, 0) == QEMU_VM_COMMAND) {
+        if (!colo_incoming_heartbeat(from, to, errp)) {
+            return COLO_MESSAGE__MAX;
+        }
+    }
+    /* Also reports why the peek found nothing. */
+    return colo_receive_message(from, errp);
+}
+
+/* A timeout, rather than a closed link, ended the loop: trace it. */
+static void colo_trace_timeout(QEMUFile *f, COLOMode mode)
+{
+    QIOChannel *ioc = f ? qemu_file_get_ioc(f) : NULL;
+
+    if (ioc && qio_channel_timed_out(ioc)) {
+        trace_colo_peer_timeout(COLOMode_str(mode),
+                                qio_channel_get_timeout(ioc));
+    }
 }
 
 /*
@@ -331,7 +483,7 @@ static bool colo_runstate_is_stopped(void)
     return runstate_check(RUN_STATE_COLO) || !runstate_is_running();
 }
 
-/* BQL not held. */
+/* COLO thread, BQL not held (bql_lock() asserts it). */
 static void colo_vm_stop(void)
 {
     bql_lock();
@@ -356,14 +508,15 @@ static void colo_send_exit_event(COLOMode mode)
     COLOExitReason reason;
 
     /*
-     * Decide under the BQL: a failover bottom half holds it from shutting
-     * the channels down (which is what woke this thread) until the state
-     * reaches COMPLETED, so reading earlier could see ACTIVE and report
-     * an error for what was a requested takeover.
+     * Any failover state but none means x-colo-lost-heartbeat came before
+     * this side left COLO: the exit is the request's.  Waiting for
+     * COMPLETED instead would race with the takeover's bottom half, which
+     * may not have run yet when the loop sees the request and stops, and
+     * report an error for what was a requested takeover.
      */
     bql_lock();
-    reason = failover_get_state() == FAILOVER_STATUS_COMPLETED ?
-             COLO_EXIT_REASON_REQUEST : COLO_EXIT_REASON_ERROR;
+    reason = failover_request_is_active() ? COLO_EXIT_REASON_REQUEST
+                                          : COLO_EXIT_REASON_ERROR;
     trace_colo_exit(COLOMode_str(mode), COLOExitReason_str(reason));
     qapi_event_send_colo_exit(mode, reason);
     bql_unlock();
@@ -387,6 +540,7 @@ void colo_checkpoint_request(void)
  */
 void colo_checkpoint_delay_set(void)
 {
+    g_assert(bql_locked());
     if (migration_in_colo_state()) {
         colo_checkpoint_request();
     }
@@ -396,14 +550,18 @@ void colo_checkpoint_delay_set(void)
  * The memory part: every page dirtied since the previous checkpoint, as
  * PART sections of the live sections, then EOF.  The exact pending
  * count syncs the dirty log first, so nothing the guest wrote before it
- * stopped is missed.  VM stopped, no BQL (as for precopy iterations).
+ * stopped is missed.  VM stopped, no BQL (as for precopy iterations);
+ * the sync takes it.
  */
 static bool colo_save_live_state(QEMUFile *f, Error **errp)
 {
     uint64_t pending;
     int ret;
 
+    g_assert(!bql_locked());
+    bql_lock();
     qemu_savevm_state_pending_exact(&pending);
+    bql_unlock();
     do {
         ret = qemu_savevm_state_iterate(f);
     } while (ret == 0 && !qemu_file_get_error(f));
@@ -428,6 +586,7 @@ static bool colo_save_device_state(QIOChannel *bioc, Error **errp)
     QEMUFile *fb;
     int ret;
 
+    g_assert(bql_locked());
     fb = qemu_file_new_output(bioc);
     ret = qemu_save_device_state(fb, errp);
     qemu_fflush(fb);
@@ -503,21 +662,53 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     return true;
 }
 
-/* Wait for the next checkpoint: the delay, a request, or the end. */
-static bool colo_wait_checkpoint(MigrationState *s, int64_t next_ms)
+static bool colo_primary_going_on(MigrationState *s)
 {
-    int64_t wait = next_ms - colo_now_ms();
+    return migration_state_get(s) == MIGRATION_STATUS_COLO &&
+           !failover_request_is_active() && !colo_quitting();
+}
 
-    if (wait > 0) {
-        semaphore_timedwait(&colo.checkpoint_sem,
-                            wait > INT32_MAX ? INT32_MAX : (int)wait);
+/*
+ * Wait for the next checkpoint: the delay, a request, or the end, with a
+ * heartbeat whenever x-heartbeat-interval has passed since the last
+ * exchange (a checkpoint counts as one).  False when the loop must end,
+ * with @errp set when a heartbeat failed.  Whatever wakes the loop
+ * (colo_checkpoint_request(), a takeover, quit) posts checkpoint_sem;
+ * a takeover also shuts the channel down, which ends a heartbeat
+ * blocked on it.
+ */
+static bool colo_wait_checkpoint(MigrationState *s, int64_t next_ms,
+                                 Error **errp)
+{
+    int64_t beat_ms = colo_now_ms();
+
+    while (colo_primary_going_on(s)) {
+        int64_t now = colo_now_ms();
+        int64_t due = beat_ms + migrate_heartbeat_interval();
+        int64_t wait = MIN(next_ms, due) - now;
+
+        if (wait > 0 &&
+            semaphore_timedwait(&colo.checkpoint_sem,
+                                wait > INT32_MAX ? INT32_MAX
+                                                 : (int)wait) == 0) {
+            break;      /* wanted now */
+        }
+        now = colo_now_ms();
+        if (now >= next_ms) {
+            break;
+        }
+        if (now >= due && colo_primary_going_on(s)) {
+            if (!colo_heartbeat(s, errp)) {
+                return false;
+            }
+            beat_ms = colo_now_ms();
+        }
     }
     /* Requests that piled up are all served by this checkpoint. */
     while (semaphore_timedwait(&colo.checkpoint_sem, 0) == 0) {
         /* drain */
     }
-    return migration_state_get(s) == MIGRATION_STATUS_COLO &&
-           !failover_request_is_active() && !colo_quitting();
+    return colo_primary_going_on(s);
 }
 
 static void colo_process_checkpoint(MigrationState *s)
@@ -532,7 +723,7 @@ static void colo_process_checkpoint(MigrationState *s)
         goto out;
     }
     next_ms = colo_now_ms() + migrate_checkpoint_delay();
-    while (colo_wait_checkpoint(s, next_ms)) {
+    while (colo_wait_checkpoint(s, next_ms, &err)) {
         if (!colo_do_checkpoint_transaction(s, &err)) {
             break;
         }
@@ -546,6 +737,7 @@ out:
      */
     if (err && !colo_quitting() &&
         failover_get_state() != FAILOVER_STATUS_COMPLETED) {
+        colo_trace_timeout(s->to_dst, COLO_MODE_PRIMARY);
         error_report_err(err);
     } else {
         error_free(err);
@@ -564,6 +756,8 @@ out:
 
 void migrate_start_colo_process(MigrationState *s)
 {
+    bool entered;
+
     colo_state_init();
     failover_init_state();
     colo.ms = s;
@@ -572,8 +766,12 @@ void migrate_start_colo_process(MigrationState *s)
     qemu_file_set_rate_limit(s->to_dst, 0);
     colo_channel_nodelay(s->to_dst);
     colo_stats_reset(COLO_MODE_PRIMARY);
-    if (!migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
-                             MIGRATION_STATUS_COLO)) {
+    colo.ping_value = 0;
+    bql_lock();
+    entered = migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
+                                  MIGRATION_STATUS_COLO);
+    bql_unlock();
+    if (!entered) {
         return;     /* cancelled meanwhile */
     }
     colo_process_checkpoint(s);
@@ -667,6 +865,7 @@ static bool colo_apply_checkpoint(QIOChannel *bioc, int64_t *commit_ms,
     QEMUFile *fb;
     int ret;
 
+    g_assert(bql_locked());
     colo.vmstate_loading = true;
     colo_ram_cache_commit();
     fb = qemu_file_new_input(bioc);
@@ -688,6 +887,7 @@ static bool colo_incoming_process_checkpoint(Error **errp)
     QEMUFile *to = colo.to_src;
     int64_t stop_ms = colo_now_ms();
     int64_t commit_ms = 0;
+    int64_t applied_ms;
     bool ok;
 
     trace_colo_checkpoint_start(colo.count + 1);
@@ -715,11 +915,16 @@ static bool colo_incoming_process_checkpoint(Error **errp)
         failover_request_active(NULL);
     }
     bql_unlock();
-    if (!ok || !colo_send_message(to, COLO_MESSAGE_VMSTATE_LOADED, errp) ||
+    if (!ok) {
+        return false;
+    }
+    applied_ms = colo_now_ms();
+    colo_stats_add(applied_ms - stop_ms, commit_ms);
+    if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_LOADED, errp) ||
         !colo_vm_start(errp)) {
         return false;
     }
-    colo_stats_add(colo_now_ms() - stop_ms, commit_ms);
+    colo_stats_add_pause(colo_now_ms() - applied_ms);
     return true;
 }
 
@@ -729,15 +934,18 @@ static void *colo_incoming_thread(void *opaque)
 
     colo_stats_reset(COLO_MODE_SECONDARY);
     failover_init_state();
+    bql_lock();
     migration_set_state(colo.incoming_state, MIGRATION_STATUS_ACTIVE,
                         MIGRATION_STATUS_COLO);
+    bql_unlock();
     if (!colo_vm_start(&err) ||
         !colo_send_message(colo.to_src, COLO_MESSAGE_CHECKPOINT_READY,
                            &err)) {
         goto out;
     }
     while (migration_incoming_in_colo_state() && !colo_quitting()) {
-        COLOMessage msg = colo_receive_message(colo.from_src, &err);
+        COLOMessage msg = colo_incoming_wait_message(colo.from_src,
+                                                     colo.to_src, &err);
 
         if (msg == COLO_MESSAGE__MAX) {
             break;
@@ -757,6 +965,7 @@ out:
     /* Errors caused by the takeover's shutdown are only its echo. */
     if (err && failover_get_state() != FAILOVER_STATUS_COMPLETED &&
         !colo_quitting()) {
+        colo_trace_timeout(colo.from_src, COLO_MODE_SECONDARY);
         error_report_err(err);
     } else {
         error_free(err);
@@ -843,6 +1052,7 @@ static void secondary_vm_do_failover(void)
 
 void colo_do_failover(void)
 {
+    g_assert(bql_locked());
     /* The VM must not run while the sides part. */
     if (!colo_runstate_is_stopped()) {
         vm_stop_force_state(RUN_STATE_COLO);
@@ -864,6 +1074,7 @@ void colo_do_failover(void)
 
 void colo_shutdown(void)
 {
+    g_assert(bql_locked());
     colo_state_init();
     __atomic_store_n(&colo.quitting, true, __ATOMIC_SEQ_CST);
     if (colo.ms && migration_in_colo_state()) {

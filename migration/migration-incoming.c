@@ -36,32 +36,49 @@
 #include "util/thread.h"
 
 typedef struct MigrationIncomingState {
-    int state;                      /* MigrationStatus, atomic */
+    /*
+     * MigrationStatus.  Changed only through migration_set_state(),
+     * BQL held; read atomically from any thread.
+     */
+    int state;
+    /* Protected by the BQL (command line, QMP, the main loop). */
     bool expected;                  /* -incoming was given */
     bool started;                   /* a URI was accepted */
     QIONetListener *listener;
     SockAddr listen_addr;           /* for query-migrate */
     bool listening;                 /* listen_addr is set */
 
-    QIOChannel *ioc;
+    /*
+     * Protects: ioc, to_src.  The main thread shuts ioc down at exit
+     * while the load thread may be blocked in it, and the loader's
+     * command hooks write to_src from the load thread.
+     */
+    Mutex rp_lock;
+    QIOChannel *ioc;                /* protected by rp_lock */
+    QEMUFile *to_src;               /* protected by rp_lock */
+    /*
+     * Set (BQL held) before the load thread starts, then the load
+     * thread's alone until it has been joined.
+     */
     QEMUFile *from_src;
-    Mutex rp_lock;                  /* guards to_src */
-    QEMUFile *to_src;
     bool colo_requested;            /* atomic */
 
+    /* Protected by the BQL: started by QMP, joined in the main loop. */
     Thread thread;
     bool thread_created;
-    BH *done_bh;
+    BH *done_bh;                    /* bh_schedule() is any thread */
 } MigrationIncomingState;
 
+/*
+ * Created by migration_incoming_init() at start-up and freed by
+ * migration_incoming_shutdown() at exit (main thread, BQL held, no
+ * load thread running); read without a lock in between.
+ */
 static MigrationIncomingState *incoming;
 
 static MigrationIncomingState *mis_get(void)
 {
-    if (!incoming) {
-        incoming = g_new0(MigrationIncomingState, 1);
-        mutex_init(&incoming->rp_lock);
-    }
+    g_assert(incoming);
     return incoming;
 }
 
@@ -115,6 +132,20 @@ void migration_incoming_fill_info(MigrationInfo *info)
     }
     info->has_status = true;
     info->status = st;
+}
+
+void migration_incoming_timeout_changed(void)
+{
+    MigrationIncomingState *mis = incoming;
+
+    if (!mis) {
+        return;
+    }
+    mutex_lock(&mis->rp_lock);
+    if (mis->ioc) {
+        migration_channel_set_timeout(mis->ioc);
+    }
+    mutex_unlock(&mis->rp_lock);
 }
 
 /* ---- hooks called by the loader ---- */
@@ -297,8 +328,10 @@ static void *incoming_thread(void *opaque)
     Error *err = NULL;
     int ret;
 
+    bql_lock();
     migration_set_state(&mis->state, MIGRATION_STATUS_NONE,
                         MIGRATION_STATUS_ACTIVE);
+    bql_unlock();
     ret = qemu_loadvm_state(mis->from_src, &err);
     trace_migration_incoming_loaded(ret);
     if (ret == 0 && migration_incoming_colo_enabled()) {
@@ -323,12 +356,11 @@ out:
 static void incoming_start_load(MigrationIncomingState *mis, QIOChannel *ioc)
 {
     qio_channel_set_name(ioc, "migration-incoming");
+    migration_channel_set_timeout(ioc);
     mutex_lock(&mis->rp_lock);
     mis->ioc = qio_channel_ref(ioc);
     mutex_unlock(&mis->rp_lock);
     mis->from_src = qemu_file_new_input(ioc);
-    mis->done_bh = mis->done_bh ? mis->done_bh
-                                : bh_new(incoming_done_bh, mis);
     thread_create(&mis->thread, "mig/dst/main", incoming_thread, mis,
                   THREAD_JOINABLE);
     mis->thread_created = true;
@@ -423,6 +455,7 @@ bool migration_incoming_start(const char *uri, Error **errp)
     MigrationIncomingState *mis = mis_get();
     Error *err = NULL;
 
+    g_assert(bql_locked());
     mis->expected = true;
     if (!strcmp(uri, "defer")) {
         return true;
@@ -433,6 +466,16 @@ bool migration_incoming_start(const char *uri, Error **errp)
         return false;
     }
     return true;
+}
+
+void migration_incoming_init(void)
+{
+    MigrationIncomingState *mis = g_new0(MigrationIncomingState, 1);
+
+    g_assert(!incoming);
+    mutex_init(&mis->rp_lock);
+    mis->done_bh = bh_new(incoming_done_bh, mis);
+    incoming = mis;
 }
 
 void migration_incoming_shutdown(void)

@@ -72,6 +72,7 @@ static QIOChannel *connect_uri(const char *uri, Error **errp)
     }
     if (ioc) {
         qio_channel_set_name(ioc, "migration-outgoing");
+        migration_channel_set_timeout(ioc);
     }
     return ioc;
 }
@@ -204,11 +205,15 @@ static bool rp_wait_shut(MigrationState *s, Error **errp)
 
 /* ---- the migration thread ---- */
 
-/* One MIGRATION_PASS per dirty-log sync the RAM section made. */
+/*
+ * One MIGRATION_PASS per dirty-log sync the RAM section made.  BQL held:
+ * the syncs happen under it too, so the count cannot move meanwhile.
+ */
 static void announce_passes(MigrationState *s)
 {
     RAMStats st;
 
+    g_assert(bql_locked());
     ram_get_stats(&st);
     if (st.dirty_sync_count == s->last_sync_count) {
         return;
@@ -216,15 +221,7 @@ static void announce_passes(MigrationState *s)
     s->last_sync_count = st.dirty_sync_count;
     trace_migration_pass(st.dirty_sync_count);
     if (migrate_events()) {
-        bool locked = bql_locked();
-
-        if (!locked) {
-            bql_lock();
-        }
         qapi_event_send_migration_pass(st.dirty_sync_count);
-        if (!locked) {
-            bql_unlock();
-        }
     }
 }
 
@@ -268,11 +265,13 @@ static bool migration_setup(MigrationState *s, Error **errp)
     bql_lock();
     s->setup_done = true;
     ret = qemu_savevm_state_setup(f, errp);
+    if (ret == 0) {
+        announce_passes(s);
+    }
     bql_unlock();
     if (ret < 0) {
         return false;
     }
-    announce_passes(s);
     mutex_lock(&s->lock);
     s->setup_time = migration_now_ms() - s->start_ms;
     s->transferred = qemu_file_transferred(f);
@@ -319,10 +318,14 @@ static bool migration_iterate(MigrationState *s, Error **errp)
             }
             return false;
         }
+        migration_heartbeat(s);
         qemu_savevm_state_pending_estimate(&pending);
         if (pending <= s->threshold) {
+            /* The exact count syncs the dirty log: that needs the BQL. */
+            bql_lock();
             qemu_savevm_state_pending_exact(&pending);
             announce_passes(s);
+            bql_unlock();
             if (pending <= s->threshold) {
                 return true;
             }
@@ -534,13 +537,17 @@ void *migration_thread(void *opaque)
     MigrationState *s = opaque;
     Error *err = NULL;
     int64_t stop_ms = 0;
+    bool active;
 
     trace_migration_thread_start(s->uri);
     if (!migration_open(s, &err) || !migration_setup(s, &err)) {
         goto fail;
     }
-    if (!migration_set_state(&s->state, MIGRATION_STATUS_SETUP,
-                             MIGRATION_STATUS_ACTIVE)) {
+    bql_lock();
+    active = migration_set_state(&s->state, MIGRATION_STATUS_SETUP,
+                                 MIGRATION_STATUS_ACTIVE);
+    bql_unlock();
+    if (!active) {
         error_setg(&err, "Migration was cancelled");
         goto fail;
     }

@@ -17,6 +17,7 @@
 #include "migration/options.h"
 #include "migration/qemu-file.h"
 #include "migration/ram.h"
+#include "migration/savevm.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/cpus.h"
@@ -39,25 +40,23 @@ static MigrationState *mig(void)
 
 void migration_send_event(MigrationStatus status)
 {
-    bool locked = bql_locked();
-
-    if (!migrate_events()) {
-        return;
-    }
-    if (!locked) {
-        bql_lock();
-    }
-    qapi_event_send_migration(status);
-    if (!locked) {
-        bql_unlock();
+    g_assert(bql_locked());
+    if (migrate_events()) {
+        qapi_event_send_migration(status);
     }
 }
 
+/*
+ * The BQL makes each change and its event one step: events leave in
+ * the order of the changes.  The compare-and-swap stays atomic for the
+ * readers that do not hold the BQL (migration_state_get()).
+ */
 bool migration_set_state(int *state, MigrationStatus old,
                          MigrationStatus new_state)
 {
     int expected = old;
 
+    g_assert(bql_locked());
     if (!__atomic_compare_exchange_n(state, &expected, new_state, false,
                                      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
         return false;
@@ -150,6 +149,44 @@ void migration_bandwidth_changed(void)
     mutex_unlock(&s->lock);
 }
 
+void migration_channel_set_timeout(QIOChannel *ioc)
+{
+    qio_channel_set_timeout(ioc, migrate_heartbeat_timeout());
+}
+
+void migration_timeout_changed(void)
+{
+    MigrationState *s = migration_current;
+
+    if (s) {
+        mutex_lock(&s->lock);
+        if (s->ioc) {
+            migration_channel_set_timeout(s->ioc);
+        }
+        mutex_unlock(&s->lock);
+    }
+    migration_incoming_timeout_changed();
+}
+
+/*
+ * QEMU's destination refuses a PING without a return path, so none is
+ * sent then; the stream itself is busy enough during precopy for the
+ * destination's reads to be bounded.
+ */
+void migration_heartbeat(MigrationState *s)
+{
+    int64_t now = migration_now_ms();
+
+    if (!s->rp_thread_created ||
+        now - s->ping_ms < (int64_t)migrate_heartbeat_interval()) {
+        return;
+    }
+    s->ping_ms = now;
+    s->ping_value++;
+    trace_migration_heartbeat(s->ping_value);
+    qemu_savevm_send_ping(s->to_dst, s->ping_value);
+}
+
 /* ---- connecting ---- */
 
 bool migration_uri_split(const char *uri, MigrationTransport *transport,
@@ -208,6 +245,8 @@ static void migration_reset(MigrationState *s)
     s->rp_failed = 0;
     s->vm_was_running = false;
     s->last_sync_count = 0;
+    s->ping_ms = migration_now_ms();
+    s->ping_value = 1;          /* the PING of the setup */
     while (semaphore_timedwait(&s->wake, 0) == 0) {
         /* drain */
     }
@@ -413,6 +452,7 @@ void migration_init(void)
     s->cleanup_bh = bh_new(migration_cleanup_bh, s);
     s->expected_downtime = MIGRATE_DEFAULT_DOWNTIME_LIMIT_MS;
     migrate_options_reset();
+    migration_incoming_init();
     migration_current = s;
     /* Before the machine: "ram" is the stream's first section. */
     ram_mig_init();
@@ -422,6 +462,7 @@ void migration_shutdown(void)
 {
     MigrationState *s = migration_current;
 
+    g_assert(bql_locked());
     if (!s) {
         return;
     }

@@ -16,6 +16,13 @@
 
 #define NS_PER_WINDOW ((int64_t)QEMU_FILE_RATE_WINDOW_MS * 1000000)
 
+/*
+ * A QEMUFile belongs to one thread at a time (the one reading or writing
+ * the stream), so its members need no lock.  Two may be changed from
+ * other threads while the owner works: shutdown (to wake it) and
+ * rate_limit (max-bandwidth changed by the monitor), hence their atomic
+ * accesses.
+ */
 struct QEMUFile {
     QIOChannel *ioc;
     bool writable;
@@ -33,7 +40,7 @@ struct QEMUFile {
 
     uint64_t transferred;
 
-    int64_t rate_limit;     /* bytes per window, 0 = none */
+    int64_t rate_limit;     /* atomic; bytes per window, 0 = none */
     int64_t rate_used;
     int64_t window_start;   /* ns, per clock() */
     QEMUFileClockFn *clock;
@@ -457,12 +464,20 @@ void qemu_file_set_rate_limit(QEMUFile *f, int64_t bytes_per_sec)
                          (1000 / QEMU_FILE_RATE_WINDOW_MS);
 
     /* A tiny non-zero limit must not turn into "unlimited". */
-    f->rate_limit = bytes_per_sec > 0 ? MAX(per_window, 1) : 0;
+    __atomic_store_n(&f->rate_limit, bytes_per_sec > 0 ? MAX(per_window, 1)
+                                                       : 0,
+                     __ATOMIC_RELAXED);
+}
+
+static int64_t qemu_file_rate_limit_per_window(QEMUFile *f)
+{
+    return __atomic_load_n(&f->rate_limit, __ATOMIC_RELAXED);
 }
 
 int64_t qemu_file_get_rate_limit(QEMUFile *f)
 {
-    return f->rate_limit * (1000 / QEMU_FILE_RATE_WINDOW_MS);
+    return qemu_file_rate_limit_per_window(f) *
+           (1000 / QEMU_FILE_RATE_WINDOW_MS);
 }
 
 void qemu_file_reset_rate_limit(QEMUFile *f)
@@ -473,12 +488,13 @@ void qemu_file_reset_rate_limit(QEMUFile *f)
 
 bool qemu_file_rate_limit(QEMUFile *f)
 {
+    int64_t limit = qemu_file_rate_limit_per_window(f);
     int64_t now;
 
     if (f->last_error || qemu_file_is_shut_down(f)) {
         return true;
     }
-    if (!f->rate_limit) {
+    if (!limit) {
         return false;
     }
     now = f->clock(f->clock_opaque);
@@ -486,7 +502,7 @@ bool qemu_file_rate_limit(QEMUFile *f)
         f->rate_used = 0;
         f->window_start = now;
     }
-    return f->rate_used >= f->rate_limit;
+    return f->rate_used >= limit;
 }
 
 void qemu_file_acct_rate_limit(QEMUFile *f, int64_t len)

@@ -25,6 +25,10 @@
 #include "trace/trace.h"
 #include "util/buffer-is-zero.h"
 
+/*
+ * Only the thread that runs the load touches it (the incoming migration
+ * thread, then the COLO incoming thread): one load at a time, no lock.
+ */
 typedef struct RAMLoadState {
     /* Block of the previous page record, for CONTINUE; kept across
      * sections as QEMU's streams rely on. */

@@ -9,12 +9,11 @@
  * The walk resumes where the previous call stopped, so a rate-limited
  * migration still makes progress through the whole of RAM.
  *
- * Threads: setup and complete run with the BQL held, iterate without
- * it (the bitmaps are atomic and blocks are never removed while the
- * machine lives).  Syncing the accelerator's dirty log needs the BQL,
- * which pending_exact takes when its caller does not hold it.  The
- * counters have a single writer (the migration thread) and are read
- * from the monitor, hence the relaxed atomics.
+ * Threads: setup, pending_exact (it syncs the accelerator's dirty log),
+ * complete and cleanup run with the BQL held; iterate runs without it
+ * (the bitmaps are atomic and blocks are never removed while the
+ * machine lives).  The counters have a single writer (the migration
+ * thread) and are read from the monitor, hence the relaxed atomics.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -40,6 +39,13 @@
 /* Dirtied bytes above this share of the sent bytes mean "not converging". */
 #define RAM_THROTTLE_THRESHOLD  50
 
+/*
+ * The migration thread's: setup, iterate, pending_exact, complete and
+ * cleanup run in it one at a time (some with the BQL, see above), so
+ * none of the members needs a lock (ram_stats_reset() clears one from
+ * the monitor before the thread starts).  active alone is also read by
+ * the monitor (ram_bytes_remaining()), hence its atomic accesses.
+ */
 typedef struct RAMSaveState {
     bool active;                /* between setup and cleanup */
     RAMBlock *last_sent_block;  /* block of the previous page record */
@@ -61,6 +67,7 @@ typedef struct RAMSaveState {
 } RAMSaveState;
 
 static RAMSaveState ram_save_state;
+/* Relaxed atomics: one writer (the migration thread), any reader. */
 static RAMStats ram_stats;
 
 static void stat_add(uint64_t *counter, uint64_t n)
@@ -332,6 +339,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     RAMBlock *block;
     int ret;
 
+    g_assert(bql_locked());
     if (!ram_check_block_names(errp) || !ram_dirty_log_start(errp)) {
         return -EINVAL;
     }
@@ -398,6 +406,7 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
     uint64_t start = qemu_file_transferred(f);
     uint64_t pages = 0;
 
+    g_assert(bql_locked());
     ram_sync_dirty_log(rs);
     while (!qemu_file_get_error(f) && ram_save_next_dirty(rs, f)) {
         pages++;
@@ -424,17 +433,11 @@ static void ram_save_pending(void *opaque, uint64_t *pending_bytes)
 static void ram_save_pending_exact(void *opaque, uint64_t *pending_bytes)
 {
     RAMSaveState *rs = opaque;
-    bool locked = bql_locked();
 
-    if (!locked) {
-        bql_lock();
-    }
+    g_assert(bql_locked());
     if (rs->active) {
         ram_sync_dirty_log(rs);
         ram_rate_period_update(rs, false);
-    }
-    if (!locked) {
-        bql_unlock();
     }
     ram_save_pending(opaque, pending_bytes);
 }
@@ -442,18 +445,12 @@ static void ram_save_pending_exact(void *opaque, uint64_t *pending_bytes)
 static void ram_save_cleanup(void *opaque)
 {
     RAMSaveState *rs = opaque;
-    bool locked = bql_locked();
 
-    if (!locked) {
-        bql_lock();
-    }
+    g_assert(bql_locked());
     if (rs->active) {
         stat_set(&ram_stats.remaining, ram_dirty_count() * TARGET_PAGE_SIZE);
     }
     ram_dirty_log_stop();
-    if (!locked) {
-        bql_unlock();
-    }
     __atomic_store_n(&rs->active, false, __ATOMIC_RELEASE);
     rs->last_sent_block = NULL;
     rs->cursor_block = NULL;

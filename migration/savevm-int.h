@@ -13,6 +13,12 @@
 #include "migration/savevm.h"
 #include "migration/vmstate.h"
 
+/*
+ * Identity members are written at registration (BQL held, no migration
+ * running).  The per-migration flags belong to the one thread that
+ * saves or loads a stream: a process runs at most one save and one
+ * load, and they use disjoint flags.
+ */
 typedef struct SaveStateEntry {
     char idstr[SAVEVM_IDSTR_MAX + 1];
     uint32_t instance_id;

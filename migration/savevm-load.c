@@ -8,9 +8,13 @@
  * the length their number implies.  The first failure ends the load
  * with an Error naming the section, and nothing after it is read.
  *
- * The load runs in the incoming migration's thread, usually without
- * the BQL: device sections take it around their load, live (RAM)
- * sections write guest memory of a VM that is not running.
+ * Two calling contexts, each fixed by the entry point: a whole stream
+ * (qemu_loadvm_state(), qemu_loadvm_state_main()) is read by a
+ * migration thread without the BQL, since reading may block on the
+ * channel, and each device section takes the BQL around its load while
+ * live (RAM) sections write guest memory of a VM that is not running;
+ * a device state (qemu_load_device_state(), a COLO checkpoint) is
+ * loaded by a caller that holds the BQL already.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -102,23 +106,30 @@ static int loadvm_section_footer(QEMUFile *f, const SaveStateEntry *se,
     return 0;
 }
 
-/* The body of one section, for the entry it names. */
-static int loadvm_section_body(QEMUFile *f, SaveStateEntry *se,
-                               Error **errp)
+/* A device's state, into the device: BQL held. */
+static int loadvm_device_body(QEMUFile *f, SaveStateEntry *se, Error **errp)
 {
-    bool take_bql = false;
+    g_assert(bql_locked());
+    return vmstate_load_state(f, se->vmsd, se->opaque, se->load_version_id,
+                              errp);
+}
+
+/*
+ * The body of one section, for the entry it names.  @devices_only: the
+ * caller holds the BQL (see the head of the file); otherwise it does
+ * not, and a device section takes it.
+ */
+static int loadvm_section_body(QEMUFile *f, SaveStateEntry *se,
+                               bool devices_only, Error **errp)
+{
     int ret;
 
-    if (se->vmsd) {
-        take_bql = !bql_locked();
-        if (take_bql) {
-            bql_lock();
-        }
-        ret = vmstate_load_state(f, se->vmsd, se->opaque,
-                                 se->load_version_id, errp);
-        if (take_bql) {
-            bql_unlock();
-        }
+    if (se->vmsd && devices_only) {
+        ret = loadvm_device_body(f, se, errp);
+    } else if (se->vmsd) {
+        bql_lock();
+        ret = loadvm_device_body(f, se, errp);
+        bql_unlock();
     } else if (se->ops->load_state) {
         ret = se->ops->load_state(f, se->opaque, se->load_version_id, errp);
     } else {
@@ -176,7 +187,7 @@ static int loadvm_check_entry(SaveStateEntry *se, uint8_t type,
 }
 
 static int loadvm_section_start_full(QEMUFile *f, uint8_t type,
-                                     Error **errp)
+                                     bool devices_only, Error **errp)
 {
     char idstr[256];
     uint32_t section_id = qemu_get_be32(f);
@@ -215,7 +226,7 @@ static int loadvm_section_start_full(QEMUFile *f, uint8_t type,
     se->load_version_id = version_id;
     se->load_started |= type == QEMU_VM_SECTION_START;
 
-    ret = loadvm_section_body(f, se, errp);
+    ret = loadvm_section_body(f, se, devices_only, errp);
     if (ret < 0) {
         error_prepend(errp, "error while loading state for instance 0x%"
                       PRIx32 " of device '%s': ", instance_id, idstr);
@@ -252,7 +263,8 @@ static int loadvm_section_part_end(QEMUFile *f, Error **errp)
         error_setg(errp, "Unknown savevm section %" PRIu32, section_id);
         return -EINVAL;
     }
-    ret = loadvm_section_body(f, se, errp);
+    /* Only live sections START, so this is never a device's body. */
+    ret = loadvm_section_body(f, se, false, errp);
     if (ret < 0) {
         error_prepend(errp, "error while loading state section id %" PRIu32
                       "(%s): ", section_id, se->idstr);
@@ -389,7 +401,7 @@ static int loadvm_sections(QEMUFile *f, bool devices_only, Error **errp)
         switch (type) {
         case QEMU_VM_SECTION_START:
         case QEMU_VM_SECTION_FULL:
-            ret = loadvm_section_start_full(f, type, errp);
+            ret = loadvm_section_start_full(f, type, devices_only, errp);
             break;
         case QEMU_VM_SECTION_PART:
         case QEMU_VM_SECTION_END:
@@ -412,6 +424,7 @@ static int loadvm_sections(QEMUFile *f, bool devices_only, Error **errp)
 
 int qemu_loadvm_state_main(QEMUFile *f, Error **errp)
 {
+    g_assert(!bql_locked());
     return loadvm_sections(f, false, errp);
 }
 
@@ -516,6 +529,7 @@ int qemu_loadvm_state(QEMUFile *f, Error **errp)
     ERRP_GUARD();
     int ret;
 
+    g_assert(!bql_locked());
     trace_loadvm_state_begin();
     loadvm_reset_entries();
     ret = loadvm_state_header(f, errp);
@@ -538,6 +552,7 @@ int qemu_load_device_state(QEMUFile *f, Error **errp)
 {
     int ret;
 
+    g_assert(bql_locked());
     trace_loadvm_device_state();
     ret = loadvm_sections(f, true, errp);
     trace_loadvm_state_end(ret);

@@ -13,6 +13,10 @@
 #include "migration/savevm-int.h"
 #include "trace/trace.h"
 
+/*
+ * Written with the BQL held, while no migration runs; read by the
+ * migration threads without a lock (see the head of the file).
+ */
 typedef struct SaveVMState {
     GQueue entries;             /* SaveStateEntry *, registration order */
     uint32_t next_section_id;

@@ -31,8 +31,9 @@ typedef struct QmpListener {
     SocketFile file;        /* the unix socket file we bound */
 } QmpListener;
 
+/* Main thread, BQL held: created at start-up, freed at exit. */
 typedef struct QmpListenerSet {
-    GList *listeners;
+    GList *listeners;       /* QmpListener *; protected by the BQL */
 } QmpListenerSet;
 
 static QmpListenerSet qmp_listeners;

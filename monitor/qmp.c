@@ -23,6 +23,7 @@
 #include "qapi/qapi-events.h"
 #include "qapi/util.h"
 #include "trace/trace.h"
+#include "util/bql.h"
 #include "util/error-report.h"
 #include "util/main-loop.h"
 #include "util/sockets.h"
@@ -39,6 +40,10 @@ struct MonitorQMP {
     bool dead;
 };
 
+/*
+ * Every member and every session is protected by the BQL: sessions live
+ * in the main loop, and events (sent from any thread) require it too.
+ */
 typedef struct QmpServerState {
     QmpCommandList *commands;       /* after negotiation */
     QmpCommandList *cap_commands;   /* during negotiation */
@@ -349,11 +354,13 @@ MonitorQMP *monitor_qmp_session_new(int fd, const char *peer)
     return mon;
 }
 
+/* The emitter every qapi_event_send_*() reaches: events need the BQL. */
 static void monitor_qmp_emit(int event, json_t *event_obj)
 {
     g_autofree char *text = qmp_to_text(event_obj);
     GList *next;
 
+    g_assert(bql_locked());
     trace_qmp_event_emit(qapi_enum_lookup(&QAPIEvent_lookup, event));
     if (!text) {
         return;

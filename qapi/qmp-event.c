@@ -23,6 +23,11 @@ json_t *qmp_event_build_dict(const char *name)
                      "event", name);
 }
 
+/*
+ * Set at start-up and cleared at exit by the main thread (the monitor,
+ * or a test), while no other thread emits; read without a lock in
+ * between.  Emitting itself needs the BQL (see util/bql.h).
+ */
 static QAPIEventEmitter *event_emitter;
 
 void qapi_event_set_emitter(QAPIEventEmitter *emitter)

@@ -13,6 +13,12 @@
 
 #define ACCEL_MAX 8
 
+/*
+ * ops and count are filled by constructors, before main() and any other
+ * thread.  current is chosen by accel_select() at start-up, before the
+ * vCPU threads exist, and reset only after they were joined; every
+ * thread reads it without a lock in between.
+ */
 typedef struct AccelRegistry {
     const AccelOps *ops[ACCEL_MAX];
     unsigned count;

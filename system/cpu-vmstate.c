@@ -41,8 +41,23 @@ struct CPUVmstate {
     X86VcpuState state;
 };
 
-/* The registered ones, index = vCPU index. */
+/*
+ * The registered ones, index = vCPU index.  NULL until the first
+ * registration; from then on it lives as long as the process
+ * (cpu_vmstate_unregister_all() empties it).
+ */
 static GPtrArray *cpu_vmstates;
+
+static void cpu_vmstates_init_once(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        cpu_vmstates = g_ptr_array_new_with_free_func(
+            (GDestroyNotify)cpu_vmstate_free);
+        g_once_init_leave(&done, 1);
+    }
+}
 
 CPUVmstate *cpu_vmstate_new(CPUState *cpu)
 {
@@ -212,10 +227,7 @@ bool cpu_vmstate_register_all(Error **errp)
 {
     CPUState *cpu;
 
-    if (!cpu_vmstates) {
-        cpu_vmstates = g_ptr_array_new_with_free_func(
-            (GDestroyNotify)cpu_vmstate_free);
-    }
+    cpu_vmstates_init_once();
     CPU_FOREACH(cpu) {
         CPUVmstate *s = cpu_vmstate_new(cpu);
 
@@ -238,6 +250,5 @@ void cpu_vmstate_unregister_all(void)
     for (guint i = 0; i < cpu_vmstates->len; i++) {
         vmstate_unregister(&vmstate_cpu, g_ptr_array_index(cpu_vmstates, i));
     }
-    g_ptr_array_free(cpu_vmstates, true);
-    cpu_vmstates = NULL;
+    g_ptr_array_set_size(cpu_vmstates, 0);
 }

@@ -20,7 +20,10 @@
 CPUState *cpus[MAX_CPUS];
 unsigned int cpu_count;
 
-/* Signalled whenever a vCPU acknowledges a pause. */
+/*
+ * Signalled whenever a vCPU acknowledges a pause.  Its mutex is the BQL
+ * (bql_cond_wait()), which protects the flags it reports on.
+ */
 static Cond pause_cond;
 
 static void cpus_init_once(void)
@@ -92,6 +95,7 @@ void cpu_kick(CPUState *cpu)
 {
     const AccelOps *ops = current_accel();
 
+    g_assert(bql_locked());
     cond_broadcast(&cpu->halt_cond);
     if (cpu->thread_started && ops && ops->vcpu_kick) {
         ops->vcpu_kick(cpu);
@@ -115,6 +119,7 @@ void pause_all_vcpus(void)
     CPUState *self = cpu_current();
     CPUState *cpu;
 
+    g_assert(bql_locked());
     cpus_init_once();
     trace_pause_all_vcpus(cpu_count);
     CPU_FOREACH(cpu) {
@@ -142,6 +147,7 @@ void resume_all_vcpus(void)
 {
     CPUState *cpu;
 
+    g_assert(bql_locked());
     if (!runstate_is_running()) {
         return;
     }
@@ -161,6 +167,7 @@ bool cpu_can_run(CPUState *cpu)
 
 void cpu_wait_io_event(CPUState *cpu)
 {
+    g_assert(bql_locked());
     while (!cpu->exit_request && !cpu_can_run(cpu)) {
         if (cpu->stop) {
             cpu->stop = false;
@@ -176,6 +183,7 @@ void cpu_reset_all(void)
     const AccelOps *ops = current_accel();
     CPUState *cpu;
 
+    g_assert(bql_locked());
     CPU_FOREACH(cpu) {
         Error *err = NULL;
 
@@ -202,6 +210,7 @@ void cpu_exit_all(void)
     const AccelOps *ops = current_accel();
     CPUState *cpu;
 
+    g_assert(bql_locked());
     trace_cpu_exit_all(cpu_count);
     CPU_FOREACH(cpu) {
         cpu->exit_request = true;
@@ -227,11 +236,12 @@ void cpu_exit_all(void)
 }
 
 /*
- * Auto-converge throttle.  The percentage is read by the timer and the
- * vCPU threads without a lock, hence the atomics; everything about the
- * vCPUs themselves happens under the BQL.
+ * Auto-converge throttle.  The percentage is set by the migration thread
+ * and read by the timer and the vCPU threads without a lock, hence the
+ * atomics; everything about the vCPUs themselves happens under the BQL.
  */
-static int throttle_percentage;
+static int throttle_percentage;     /* atomic */
+/* Created once (cpu_throttle_timer()); timer calls are thread-safe. */
 static Timer *throttle_timer;
 
 /* A period is one timeslice of guest time plus the sleep that follows. */
@@ -240,18 +250,16 @@ static int64_t cpu_throttle_period_ns(int pct)
     return (int64_t)CPU_THROTTLE_TIMESLICE_MS * SCALE_MS * 100 / (100 - pct);
 }
 
+/* A main-loop timer: runs with the BQL, like every main-loop callback. */
 static void cpu_throttle_tick(void *opaque)
 {
     int pct = __atomic_load_n(&throttle_percentage, __ATOMIC_RELAXED);
-    bool locked = bql_locked();
     bool threads = false;
     CPUState *cpu;
 
+    g_assert(bql_locked());
     if (!pct) {
         return;
-    }
-    if (!locked) {
-        bql_lock();
     }
     CPU_FOREACH(cpu) {
         if (cpu->thread_started) {
@@ -259,9 +267,6 @@ static void cpu_throttle_tick(void *opaque)
             cpu_kick(cpu);
             threads = true;
         }
-    }
-    if (!locked) {
-        bql_unlock();
     }
     /*
      * Without vCPU threads no guest code runs, so there is nothing to
@@ -318,6 +323,7 @@ void cpu_throttle_vcpu_sleep(CPUState *cpu)
     int pct = cpu_throttle_get_percentage();
     int64_t sleep_ns, end;
 
+    g_assert(bql_locked());
     if (!cpu->throttle_pending) {
         return;
     }

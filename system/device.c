@@ -1,13 +1,14 @@
 /*
  * The registry of device classes and the machine's device instances.
  *
- * Classes register from constructors, before main() and before any
- * thread exists, so the class list needs no lock; instances are made
- * and destroyed by the machine under the BQL.
+ * Both tables are static arrays: classes are added by constructors,
+ * before main() and before any thread exists, so the class table needs
+ * no lock; instances are made and destroyed by the machine in the main
+ * thread with the BQL.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "migration/register.h"
@@ -16,18 +17,24 @@
 #include "trace/trace.h"
 #include "util/bql.h"
 
+/* More than the machine will ever have; a new device may raise it. */
+#define DEVICE_CLASSES_MAX 16
+
 typedef struct DeviceInstance {
     const DeviceClass *dc;
     void *state;
     bool vmsd_registered;
 } DeviceInstance;
 
-/* const DeviceClass *, sorted by name. */
-static GPtrArray *device_classes;
-/* DeviceInstance, realization order.  Protected by the BQL. */
-static GArray *device_instances;
+/* Sorted by name.  Written by constructors only, before main(). */
+static const DeviceClass *device_classes[DEVICE_CLASSES_MAX];
+static unsigned device_class_count;
 
-static gint device_class_compare(gconstpointer a, gconstpointer b)
+/* Realization order.  Protected by the BQL. */
+static DeviceInstance device_instances[DEVICE_CLASSES_MAX];
+static unsigned device_instance_count;
+
+static int device_class_compare(const void *a, const void *b)
 {
     const DeviceClass *da = *(const DeviceClass *const *)a;
     const DeviceClass *db = *(const DeviceClass *const *)b;
@@ -37,30 +44,29 @@ static gint device_class_compare(gconstpointer a, gconstpointer b)
 
 void device_class_register(const DeviceClass *dc)
 {
-    if (!device_classes) {
-        device_classes = g_ptr_array_new();
-    }
-    g_ptr_array_add(device_classes, (gpointer)dc);
-    g_ptr_array_sort(device_classes, device_class_compare);
+    g_assert(device_class_count < DEVICE_CLASSES_MAX);
+    device_classes[device_class_count++] = dc;
+    qsort(device_classes, device_class_count, sizeof(device_classes[0]),
+          device_class_compare);
 }
 
 static bool device_realize(const DeviceClass *dc, MachineState *ms,
                            Error **errp)
 {
-    DeviceInstance inst = { .dc = dc };
+    DeviceInstance *inst = &device_instances[device_instance_count];
 
-    if (!dc->realize(ms, &inst.state, errp)) {
+    *inst = (DeviceInstance) { .dc = dc };
+    if (!dc->realize(ms, &inst->state, errp)) {
         return false;
     }
-    g_array_append_val(device_instances, inst);
+    device_instance_count++;
     if (dc->vmsd) {
-        if (vmstate_register(0, dc->vmsd, inst.state) < 0) {
+        if (vmstate_register(0, dc->vmsd, inst->state) < 0) {
             error_setg(errp, "Device state '%s' instance 0 is registered "
                        "twice", dc->vmsd->name);
             return false;
         }
-        g_array_index(device_instances, DeviceInstance,
-                      device_instances->len - 1).vmsd_registered = true;
+        inst->vmsd_registered = true;
     }
     trace_device_realize(dc->name);
     return true;
@@ -68,14 +74,10 @@ static bool device_realize(const DeviceClass *dc, MachineState *ms,
 
 bool devices_realize(MachineState *ms, Error **errp)
 {
-    assert(bql_locked());
-    if (!device_instances) {
-        device_instances = g_array_new(false, false, sizeof(DeviceInstance));
-    }
-    g_assert(device_instances->len == 0);
-    for (guint i = 0; device_classes && i < device_classes->len; i++) {
-        if (!device_realize(g_ptr_array_index(device_classes, i), ms,
-                            errp)) {
+    g_assert(bql_locked());
+    g_assert(device_instance_count == 0);
+    for (unsigned i = 0; i < device_class_count; i++) {
+        if (!device_realize(device_classes[i], ms, errp)) {
             devices_unrealize();
             return false;
         }
@@ -85,32 +87,23 @@ bool devices_realize(MachineState *ms, Error **errp)
 
 void devices_unrealize(void)
 {
-    assert(bql_locked());
-    while (device_instances && device_instances->len) {
-        guint last = device_instances->len - 1;
-        DeviceInstance inst = g_array_index(device_instances,
-                                            DeviceInstance, last);
+    g_assert(bql_locked());
+    while (device_instance_count) {
+        DeviceInstance *inst = &device_instances[--device_instance_count];
 
-        g_array_remove_index(device_instances, last);
-        if (inst.vmsd_registered) {
-            vmstate_unregister(inst.dc->vmsd, inst.state);
+        if (inst->vmsd_registered) {
+            vmstate_unregister(inst->dc->vmsd, inst->state);
         }
-        inst.dc->unrealize(inst.state);
-        trace_device_unrealize(inst.dc->name);
-    }
-    if (device_instances) {
-        g_array_free(device_instances, true);
-        device_instances = NULL;
+        inst->dc->unrealize(inst->state);
+        trace_device_unrealize(inst->dc->name);
     }
 }
 
 void devices_fdt_describe(FdtBuilder *b)
 {
-    for (guint i = 0; device_classes && i < device_classes->len; i++) {
-        const DeviceClass *dc = g_ptr_array_index(device_classes, i);
-
-        if (dc->fdt_describe) {
-            dc->fdt_describe(b);
+    for (unsigned i = 0; i < device_class_count; i++) {
+        if (device_classes[i]->fdt_describe) {
+            device_classes[i]->fdt_describe(b);
         }
     }
 }

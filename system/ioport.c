@@ -22,7 +22,11 @@ typedef struct IOPortRegion {
     void *opaque;
 } IOPortRegion;
 
-/* Sorted by base, never overlapping. */
+/*
+ * Sorted by base, never overlapping.  Protected by the BQL.  NULL until
+ * the first region is registered; from then on it lives as long as the
+ * process (ioport_unregister_all() empties it).
+ */
 static GPtrArray *ioport_regions;
 
 static void ioport_region_free(gpointer data)
@@ -31,6 +35,16 @@ static void ioport_region_free(gpointer data)
 
     g_free(r->name);
     g_free(r);
+}
+
+static void ioport_init_once(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        ioport_regions = g_ptr_array_new_with_free_func(ioport_region_free);
+        g_once_init_leave(&done, 1);
+    }
 }
 
 /* Index of the first region whose end lies above @port. */
@@ -84,9 +98,7 @@ bool ioport_register(const char *name, uint16_t base, uint16_t len,
                    "0xffff", name, base, end - 1);
         return false;
     }
-    if (!ioport_regions) {
-        ioport_regions = g_ptr_array_new_with_free_func(ioport_region_free);
-    }
+    ioport_init_once();
     i = ioport_lower_bound(base);
     if (i < ioport_regions->len) {
         IOPortRegion *o = g_ptr_array_index(ioport_regions, i);
@@ -129,8 +141,7 @@ bool ioport_unregister(uint16_t base)
 void ioport_unregister_all(void)
 {
     if (ioport_regions) {
-        g_ptr_array_free(ioport_regions, true);
-        ioport_regions = NULL;
+        g_ptr_array_set_size(ioport_regions, 0);
     }
 }
 

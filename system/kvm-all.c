@@ -26,6 +26,11 @@
 #define KVM_TSS_SIZE (3 * 4096)
 #define KVM_IDENTITY_MAP_SIZE 4096
 
+/*
+ * Set by kvm_init() and cleared by kvm_cleanup(), main thread with the
+ * BQL, before any vCPU thread starts and after all were joined; read
+ * without a lock in between.
+ */
 static KVMState *kvm_state_ptr;
 static const AccelOps kvm_accel_ops;
 
@@ -265,15 +270,25 @@ static bool kvm_set_dirty_logging(KVMState *s, bool on, Error **errp)
     return true;
 }
 
+/*
+ * Each slot's log is fetched into block->accel, allocated here and
+ * freed by stop: blocks only come and go while logging is off.
+ */
 static bool kvm_dirty_log_start(Error **errp)
 {
     KVMState *s = kvm_state();
+    RAMBlock *block;
 
     trace_kvm_dirty_log_start();
     if (!kvm_set_dirty_logging(s, true, errp)) {
         /* Leave no slot half-switched. */
         kvm_set_dirty_logging(s, false, NULL);
         return false;
+    }
+    RAMBLOCK_FOREACH(block) {
+        if (block->slot >= 0 && !block->accel) {
+            block->accel = bitmap_new(block->npages);
+        }
     }
     return true;
 }
@@ -305,11 +320,8 @@ static void kvm_dirty_log_sync(RAMBlock *block)
     struct kvm_dirty_log log = { .slot = block->slot };
     unsigned long *bitmap;
 
-    if (!s || !s->dirty_log || block->slot < 0) {
+    if (!s || !s->dirty_log || block->slot < 0 || !block->accel) {
         return;
-    }
-    if (!block->accel) {
-        block->accel = bitmap_new(block->npages);
     }
     bitmap = block->accel;
     log.dirty_bitmap = bitmap;

@@ -25,6 +25,7 @@
 /* Retry period while the chardev's write buffer is full. */
 #define QTEST_FLUSH_RETRY_MS 1
 
+/* Main loop only (chardev handlers, its timer): protected by the BQL. */
 typedef struct QtestServer {
     Chardev *chr;
     GByteArray *in;         /* received bytes not yet run */

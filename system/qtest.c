@@ -19,7 +19,7 @@
 #include "trace/trace.h"
 
 typedef struct QtestAccelState {
-    bool dirty_logging;
+    bool dirty_logging;     /* protected by the BQL (accelerator hooks) */
 } QtestAccelState;
 
 static QtestAccelState qtest_accel;

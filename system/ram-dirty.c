@@ -14,6 +14,7 @@
 #include "trace/trace.h"
 #include "util/bitmap.h"
 
+/* Protected by the BQL, as are start, stop and sync (see ram.h). */
 static bool dirty_log_active;
 
 bool ram_dirty_log_start(Error **errp)

@@ -17,6 +17,11 @@
 #include "trace/trace.h"
 #include "util/bitmap.h"
 
+/*
+ * Changed with the BQL held, during machine creation and at exit only,
+ * so any thread may walk the list without a lock while the machine
+ * runs (see ram.h).
+ */
 typedef struct RAMState {
     RAMBlock *blocks;       /* sorted by gpa */
 } RAMState;

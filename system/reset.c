@@ -18,9 +18,15 @@ typedef struct ResetEntry {
 } ResetEntry;
 
 typedef struct ResetState {
-    GList *handlers;            /* ResetEntry *, registration order */
-    GMutex request_lock;        /* protects request */
-    ShutdownCause request;      /* SHUTDOWN_CAUSE_NONE: none pending */
+    /* ResetEntry *, registration order.  Protected by the BQL. */
+    GList *handlers;
+    /*
+     * Protects: request.  Requests come from any thread, with or
+     * without the BQL; the bottom half that serves them runs with it.
+     */
+    GMutex request_lock;
+    ShutdownCause request;      /* protected by request_lock;
+                                 * SHUTDOWN_CAUSE_NONE: none pending */
 } ResetState;
 
 static ResetState reset_state;

@@ -118,11 +118,22 @@ struct VMChangeStateEntry {
 };
 
 typedef struct RunStateGlobal {
+    /*
+     * Protected by the BQL.  Stored atomically as well: the RAM section
+     * asks runstate_is_running() without the BQL and only needs a whole
+     * value, however stale (see ram_account_bytes()).
+     */
     RunState state;
-    bool autostart;
-    GList *notifiers;           /* VMChangeStateEntry *, registration order */
-    GMutex request_lock;        /* protects stop_request */
-    RunState stop_request;      /* RUN_STATE__MAX: none */
+    bool autostart;             /* protected by the BQL */
+    /* VMChangeStateEntry *, registration order.  Protected by the BQL. */
+    GList *notifiers;
+    /*
+     * Protects: stop_request.  vm_stop_request() is "any thread", with
+     * or without the BQL; the bottom half that serves it has the BQL.
+     */
+    GMutex request_lock;
+    RunState stop_request;      /* protected by request_lock;
+                                 * RUN_STATE__MAX: none */
 } RunStateGlobal;
 
 static RunStateGlobal rs = {
@@ -133,23 +144,24 @@ static RunStateGlobal rs = {
 
 RunState runstate_get(void)
 {
-    return rs.state;
+    return __atomic_load_n(&rs.state, __ATOMIC_RELAXED);
 }
 
 bool runstate_check(RunState state)
 {
-    return rs.state == state;
+    return runstate_get() == state;
 }
 
 bool runstate_is_running(void)
 {
-    return rs.state == RUN_STATE_RUNNING;
+    return runstate_get() == RUN_STATE_RUNNING;
 }
 
 bool runstate_needs_reset(void)
 {
-    return rs.state == RUN_STATE_INTERNAL_ERROR ||
-           rs.state == RUN_STATE_SHUTDOWN;
+    RunState state = runstate_get();
+
+    return state == RUN_STATE_INTERNAL_ERROR || state == RUN_STATE_SHUTDOWN;
 }
 
 bool runstate_transition_valid(RunState from, RunState to)
@@ -165,6 +177,7 @@ bool runstate_transition_valid(RunState from, RunState to)
 
 bool runstate_set(RunState state, Error **errp)
 {
+    g_assert(bql_locked());
     if (state < 0 || state >= RUN_STATE__MAX) {
         error_setg(errp, "Invalid run state %d", state);
         return false;
@@ -178,17 +191,19 @@ bool runstate_set(RunState state, Error **errp)
         return false;
     }
     trace_runstate_set(RunState_str(rs.state), RunState_str(state));
-    rs.state = state;
+    __atomic_store_n(&rs.state, state, __ATOMIC_RELAXED);
     return true;
 }
 
 void vm_set_autostart(bool autostart)
 {
+    g_assert(bql_locked());
     rs.autostart = autostart;
 }
 
 bool vm_get_autostart(void)
 {
+    g_assert(bql_locked());
     return rs.autostart;
 }
 
@@ -197,6 +212,7 @@ VMChangeStateEntry *vm_state_notify_add(VMChangeStateHandler *cb,
 {
     VMChangeStateEntry *e = g_new0(VMChangeStateEntry, 1);
 
+    g_assert(bql_locked());
     e->cb = cb;
     e->opaque = opaque;
     rs.notifiers = g_list_append(rs.notifiers, e);
@@ -205,6 +221,7 @@ VMChangeStateEntry *vm_state_notify_add(VMChangeStateHandler *cb,
 
 void vm_state_notify_del(VMChangeStateEntry *entry)
 {
+    g_assert(bql_locked());
     rs.notifiers = g_list_remove(rs.notifiers, entry);
     g_free(entry);
 }
@@ -243,6 +260,7 @@ static bool in_vcpu_thread(void)
 
 int vm_stop(RunState state)
 {
+    g_assert(bql_locked());
     if (in_vcpu_thread()) {
         /* The main loop pauses every vCPU, this one included. */
         vm_stop_request(state);
@@ -265,6 +283,7 @@ int vm_stop_force_state(RunState state)
 {
     Error *err = NULL;
 
+    g_assert(bql_locked());
     if (runstate_is_running()) {
         return vm_stop(state);
     }
@@ -277,6 +296,7 @@ int vm_stop_force_state(RunState state)
 
 bool vm_start(Error **errp)
 {
+    g_assert(bql_locked());
     if (runstate_is_running()) {
         return true;
     }
@@ -328,6 +348,8 @@ void vm_internal_error(CPUState *cpu, const char *fmt, ...)
     g_autofree char *msg = NULL;
     va_list ap;
 
+    /* cpu->stop below, like every CPUState flag, is the BQL's. */
+    g_assert(bql_locked());
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
@@ -340,7 +362,7 @@ void vm_internal_error(CPUState *cpu, const char *fmt, ...)
      * Park the failing vCPU right away so it does not re-enter the guest
      * before the main loop stops the others.
      */
-    if (cpu && bql_locked() && cpu_is_self(cpu)) {
+    if (cpu && cpu_is_self(cpu)) {
         cpu->stop = true;
     }
     vm_stop_request(RUN_STATE_INTERNAL_ERROR);

@@ -15,11 +15,17 @@
 #include "util/main-loop.h"
 
 typedef struct ShutdownState {
-    GMutex lock;            /* a static GMutex needs no init */
-    bool requested;
-    ShutdownCause cause;
-    bool exit_status_set;
-    int exit_status;
+    /*
+     * Protects: every member below.  A lock of its own rather than the
+     * BQL: the queries and the exit status are "any thread" (see
+     * shutdown.h), with or without the BQL.  A static GMutex needs no
+     * init.
+     */
+    GMutex lock;
+    bool requested;             /* protected by lock */
+    ShutdownCause cause;        /* protected by lock */
+    bool exit_status_set;       /* protected by lock */
+    int exit_status;            /* protected by lock */
 } ShutdownState;
 
 static ShutdownState shutdown_state;

@@ -28,6 +28,7 @@ typedef enum X86BootMode {
     X86_BOOT_SECTOR,    /* -drive: real mode at 0000:7c00 */
 } X86BootMode;
 
+/* Protected by the BQL (machine creation, reset handlers). */
 typedef struct X86Boot {
     X86BootMode mode;
     GuestImage *image;

@@ -18,12 +18,17 @@
 #include "trace/log.h"
 
 /*
- * trace_log_lock orders each write against trace_log_open/close, so a
- * line is never written to a descriptor that is being closed (or reused
- * by an unrelated open).  It is only taken by enabled events.
+ * Protects: trace_log_fd, and trace_log_path's changes.  It orders each
+ * write against trace_log_open/close, so a line is never written to a
+ * descriptor that is being closed (or reused by an unrelated open).  It
+ * is only taken by enabled events.  A static GMutex needs no init.
  */
 static GMutex trace_log_lock;
-static int trace_log_fd = STDERR_FILENO;
+static int trace_log_fd = STDERR_FILENO;    /* protected by the lock */
+/*
+ * Written under the lock, from the main thread only (command line,
+ * start-up, exit), which is also the only reader: it reads it without.
+ */
 static char *trace_log_path;
 
 void trace_log_set_file(const char *path)

@@ -11,14 +11,20 @@
 #include "main-loop-internal.h"
 
 struct BH {
+    /* Written by bh_new() (or the oneshot setup) before it is shared. */
     BHFunc *cb;
     void *opaque;
-    bool scheduled;         /* in the queue; protected by BHState.lock */
     bool oneshot;           /* freed by the loop after it runs */
-    GList link;             /* queue node, embedded to avoid allocation */
+    bool scheduled;         /* in the queue; protected by BHState.lock */
+    GList link;             /* queue node; protected by BHState.lock */
 };
 
 typedef struct BHState {
+    /*
+     * Protects: queue, and each BH's scheduled and link.  Callbacks run
+     * without it, so a callback may schedule or delete any BH.  A
+     * static GMutex needs no init.
+     */
     GMutex lock;
     GQueue queue;           /* of BH, in scheduling order */
 } BHState;

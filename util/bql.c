@@ -11,6 +11,7 @@
 #include "util/bql.h"
 
 static Mutex bql_mutex = { PTHREAD_MUTEX_INITIALIZER };
+/* Per thread, so it needs no lock: true while this thread owns bql_mutex. */
 static __thread bool bql_held;
 
 void bql_lock(void)

@@ -159,6 +159,8 @@ static const BufferZeroAccel accels[] = {
 /*
  * Index into accels of the implementation in use.  Chosen once at load
  * time; buffer_is_zero_next_accel() only moves it down, for tests.
+ * Read without a lock: the constructor runs before any other thread,
+ * and the tests that move it run single-threaded.
  */
 static size_t accel_index;
 

@@ -16,16 +16,22 @@
  */
 typedef struct IOSource {
     GSource source;
-    int fd;
-    gpointer tag;
-    IOHandler *fd_read;
-    IOHandler *fd_write;
-    void *opaque;
+    int fd;                 /* written before the source is attached */
+    gpointer tag;           /* written before the source is attached */
+    IOHandler *fd_read;     /* protected by MainLoopState.io_lock */
+    IOHandler *fd_write;    /* protected by MainLoopState.io_lock */
+    void *opaque;           /* protected by MainLoopState.io_lock */
 } IOSource;
 
 typedef struct MainLoopState {
+    /* Written once by main_loop_init() (GOnce), read from any thread. */
     GMainContext *ctx;
-    GMutex io_lock;           /* protects io_sources and IOSource fields */
+    /*
+     * Protects: io_sources and each IOSource's handlers and opaque, so
+     * that any thread may change a watch while the loop dispatches.
+     * Handlers run without it.
+     */
+    GMutex io_lock;
     GHashTable *io_sources;   /* fd -> IOSource * (referenced) */
     gint quit;                /* atomic */
     gint running;             /* atomic */

@@ -15,18 +15,25 @@
 #include "main-loop-internal.h"
 
 struct Timer {
+    /* Written by timer_new_full() before the timer is shared. */
     ClockType type;
     int scale;
     TimerCB *cb;
     void *opaque;
+    /* Protected by TimerState.lock. */
     int64_t expire_ns;      /* valid while pending */
     bool pending;
     Timer *next;            /* in the clock's list */
 };
 
 typedef struct TimerState {
-    GMutex lock;            /* protects the lists and Timer.pending/next */
-    Timer *active[CLOCK_TYPE__MAX];
+    /*
+     * Protects: the lists, and each Timer's expire_ns, pending and next,
+     * so that any thread may arm or delete a timer.  Callbacks run
+     * without it.  A static GMutex needs no init.
+     */
+    GMutex lock;
+    Timer *active[CLOCK_TYPE__MAX];     /* protected by lock */
 } TimerState;
 
 static TimerState timer_state = {

@@ -110,6 +110,20 @@ int qio_channel_writev_all(QIOChannel *ioc, const struct iovec *iov,
 int qio_channel_write_all(QIOChannel *ioc, const char *buf, size_t len,
                           Error **errp);
 
+/*
+ * Bound each wait of blocking I/O: a read or write whose descriptor stays
+ * not ready for @ms milliseconds fails ("Timed out reading from NAME:
+ * nothing arrived for MS ms", or "writing to NAME: the peer took
+ * nothing for ..."), and qio_channel_timed_out() becomes true.  Every
+ * bit of progress starts a new wait, so a slow peer is not a dead one.
+ * 0 (the default) waits forever.  Any thread; applies from the next
+ * wait on, in both directions.
+ */
+void qio_channel_set_timeout(QIOChannel *ioc, int ms);
+int qio_channel_get_timeout(QIOChannel *ioc);
+/* Has a read or write on @ioc failed by its timeout? */
+bool qio_channel_timed_out(QIOChannel *ioc);
+
 /* New channels are blocking.  Never fails today; errp for the future. */
 bool qio_channel_set_blocking(QIOChannel *ioc, bool enabled, Error **errp);
 bool qio_channel_is_blocking(QIOChannel *ioc);

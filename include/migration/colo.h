@@ -36,16 +36,44 @@ bool migration_in_colo_state(void);
 bool migration_incoming_in_colo_state(void);
 
 /*
- * Ask for a checkpoint as soon as possible instead of waiting for
- * x-checkpoint-delay.  Any thread, any time; ignored outside COLO on
- * the primary.
+ * Ask the primary for a checkpoint now rather than when x-checkpoint-
+ * delay runs out (what output comparison would call on a mismatch).
+ *
+ * Any thread, with or without the BQL: it takes no lock and never
+ * blocks.  It returns at once; the checkpoint is taken later by the
+ * migration thread, and nothing reports when it is done or whether it
+ * succeeded.
+ *
+ * A no-op unless this process is the primary and its migration status
+ * is colo: on the secondary, before COLO is entered and after it was
+ * left (takeover, cancel, error) the request is dropped, not kept for
+ * later.
+ *
+ * When the checkpoint happens: if the migration thread is waiting out
+ * the delay, the wait ends and the checkpoint starts at once.  If a
+ * checkpoint is under way (or COLO has just been entered and the
+ * secondary has not said checkpoint-ready yet), the request is kept
+ * and the next checkpoint starts as soon as that one ends, without
+ * waiting for the delay.  Requests merge: all those made before a
+ * checkpoint starts are served by that one checkpoint.
+ *
+ * The delay: a requested checkpoint is an ordinary one, so the next
+ * periodic checkpoint comes x-checkpoint-delay after it ends (the
+ * request restarts the period; it does not add a checkpoint to the
+ * old schedule).  A checkpoint cannot start while a takeover is
+ * requested or the process is ending: the request is then not served
+ * in this COLO session.  (It stays pending, as does the wake-up a
+ * takeover posts, and makes the first checkpoint of a later COLO
+ * session in the same process start without waiting for the delay.)
  */
 void colo_checkpoint_request(void);
 
 /*
- * migrate-set-parameters changed x-checkpoint-delay: re-arm the
- * checkpoint timer so the new delay counts from the last checkpoint.
- * Main thread, BQL held.
+ * migrate-set-parameters changed x-checkpoint-delay.  The running
+ * primary only reads the delay after each checkpoint, so this requests
+ * one (colo_checkpoint_request()): it starts at once, or right after
+ * the one under way, and the new delay counts from its end.  No-op
+ * outside COLO and on the secondary.  Main thread, BQL held.
  */
 void colo_checkpoint_delay_set(void);
 

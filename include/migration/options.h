@@ -24,6 +24,10 @@
 #define MIGRATE_DEFAULT_CHECKPOINT_DELAY_MS 20000
 #define MIGRATE_DEFAULT_THROTTLE_INITIAL   20
 #define MIGRATE_DEFAULT_THROTTLE_INCREMENT 10
+/* Ours: liveness of the migration channel and of COLO. */
+#define MIGRATE_DEFAULT_HEARTBEAT_INTERVAL_MS 1000
+#define MIGRATE_DEFAULT_HEARTBEAT_TIMEOUT_MS  5000
+#define MIGRATE_MAX_HEARTBEAT_MS              3600000
 
 /* Capabilities. */
 bool migrate_auto_converge(void);
@@ -42,6 +46,10 @@ uint64_t migrate_checkpoint_delay(void);
 /* Percent. */
 uint8_t migrate_cpu_throttle_initial(void);
 uint8_t migrate_cpu_throttle_increment(void);
+/* Milliseconds between two heartbeats on an idle migration channel. */
+uint32_t migrate_heartbeat_interval(void);
+/* Milliseconds any read or write on a migration channel may block. */
+uint32_t migrate_heartbeat_timeout(void);
 
 /*
  * Can @caps be enabled, given what is enabled already?  Checks the

@@ -49,11 +49,11 @@ typedef struct SaveVMHandlers {
     int (*save_live_iterate)(QEMUFile *f, void *opaque);
     /* Source, VM stopped, BQL held: the END section's body. */
     int (*save_live_complete_precopy)(QEMUFile *f, void *opaque);
-    /* Bytes still to send: a cheap estimate. */
+    /* Bytes still to send: a cheap estimate.  Any thread, no lock. */
     void (*save_pending)(void *opaque, uint64_t *pending_bytes);
-    /* Bytes still to send, exactly: may sync the dirty log. */
+    /* Bytes still to send, exactly: may sync the dirty log.  BQL held. */
     void (*save_pending_exact)(void *opaque, uint64_t *pending_bytes);
-    /* Source: release what save_setup took.  Always called once. */
+    /* Source: release what save_setup took.  Always called once.  BQL. */
     void (*save_cleanup)(void *opaque);
     /* Does this section take part in this migration?  NULL: yes. */
     bool (*is_active)(void *opaque);

@@ -79,10 +79,14 @@ int qemu_savevm_state_iterate(QEMUFile *f);
  * then the VMDESCRIPTION.  Flushes the file.
  */
 int qemu_savevm_state_complete_precopy(QEMUFile *f, Error **errp);
-/* Sum of every active live section's estimate / exact count. */
+/*
+ * Sum of every active live section's estimate / exact count.  The
+ * estimate needs no lock; the exact count needs the BQL (the RAM
+ * section syncs the dirty log).
+ */
 void qemu_savevm_state_pending_estimate(uint64_t *pending);
 void qemu_savevm_state_pending_exact(uint64_t *pending);
-/* save_cleanup of every live section set up.  Idempotent. */
+/* save_cleanup of every live section set up.  Idempotent.  BQL held. */
 void qemu_savevm_state_cleanup(void);
 
 void qemu_savevm_send_open_return_path(QEMUFile *f);
@@ -114,13 +118,17 @@ void qemu_loadvm_set_command_ops(const LoadvmCommandOps *ops);
 /*
  * Header, configuration (checked against the current machine), then
  * sections until EOF, then the VMDESCRIPTION if the stream has one.
- * load_setup and load_cleanup of the live sections around it.  Called
- * with or without the BQL: device sections are loaded with it held.
+ * load_setup and load_cleanup of the live sections around it.  BQL not
+ * held (reading may block on the channel): each device section takes
+ * it around its load.
  */
 int qemu_loadvm_state(QEMUFile *f, Error **errp);
-/* Sections and commands until EOF. */
+/* Sections and commands until EOF.  BQL not held, as above. */
 int qemu_loadvm_state_main(QEMUFile *f, Error **errp);
-/* Device FULL sections until EOF (what qemu_save_device_state wrote). */
+/*
+ * Device FULL sections until EOF (what qemu_save_device_state wrote),
+ * from a buffer.  BQL held, VM stopped.
+ */
 int qemu_load_device_state(QEMUFile *f, Error **errp);
 
 #endif /* MIGRATION_SAVEVM_H */

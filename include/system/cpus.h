@@ -21,8 +21,17 @@
 
 #define MAX_CPUS 32
 
+/*
+ * Every member is protected by the BQL, except where said otherwise.
+ * The vCPU's own thread holds the BQL except while it runs guest code,
+ * so it reads its flags with the BQL like everyone else.
+ */
 typedef struct CPUState {
-    int index;
+    int index;              /* written once by cpu_create() */
+    /*
+     * Written by ops->vcpu_init (BQL held) before the thread looks at
+     * anything; cpu_is_self() reads them from any thread afterwards.
+     */
     Thread thread;
     bool thread_started;    /* the accelerator runs a thread for it */
     bool stop;              /* pause requested */
@@ -36,13 +45,15 @@ typedef struct CPUState {
     bool start_halted;      /* halted again after each reset (drive boot) */
     /* The throttle asks for one sleep before the next guest run. */
     bool throttle_pending;
-    Cond halt_cond;         /* a parked vCPU waits here */
-    void *accel;            /* accelerator's per-vCPU data */
+    /* A parked vCPU waits here, with the BQL as its mutex. */
+    Cond halt_cond;
+    void *accel;            /* accelerator's per-vCPU data; its locking */
     /* Loaded on every reset; may be NULL.  g_malloc'ed, freed with the
      * vCPU. */
     X86VcpuState *boot_state;
 } CPUState;
 
+/* Protected by the BQL (vCPUs come and go only at start-up and exit). */
 extern CPUState *cpus[MAX_CPUS];
 extern unsigned int cpu_count;
 

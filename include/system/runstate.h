@@ -18,6 +18,10 @@
 
 typedef struct CPUState CPUState;
 
+/*
+ * The current state.  With the BQL it is exact; without it (any thread)
+ * it may already be stale, which only a hint can tolerate.
+ */
 RunState runstate_get(void);
 bool runstate_check(RunState state);
 bool runstate_is_running(void);
@@ -64,8 +68,9 @@ bool vm_get_autostart(void);
 void vm_stop_request(RunState state);
 /*
  * A vCPU (or device) hit an error the guest cannot recover from:
- * report it and stop the VM in internal-error.  Any thread; @cpu may be
- * NULL.
+ * report it and stop the VM in internal-error.  Any thread holding the
+ * BQL (a vCPU thread handling an exit, the main loop); @cpu may be
+ * NULL.  The stop itself happens later, in the main loop.
  */
 void vm_internal_error(CPUState *cpu, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);

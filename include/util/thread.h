@@ -32,14 +32,14 @@ typedef struct Cond {
 } Cond;
 
 typedef struct Semaphore {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_mutex_t lock;       /* protects count */
+    pthread_cond_t cond;        /* signalled when count goes up */
     unsigned int count;
 } Semaphore;
 
 typedef struct Event {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_mutex_t lock;       /* protects set */
+    pthread_cond_t cond;        /* broadcast when set becomes true */
     bool set;
 } Event;
 

@@ -76,6 +76,13 @@ bool colo_pair_start(ColoPair *pair, const ColoPairOpts *o)
                                o->checkpoint_delay)) {
         goto fail;
     }
+    if (o->heartbeat_interval &&
+        (!migtest_set_heartbeat(pair->primary, o->heartbeat_interval,
+                             o->heartbeat_timeout) ||
+         !migtest_set_heartbeat(pair->secondary, o->heartbeat_interval,
+                             o->heartbeat_timeout))) {
+        goto fail;
+    }
     pair->listen_uri = migtest_incoming_tcp(pair->secondary);
     if (!pair->listen_uri) {
         goto fail;

@@ -51,7 +51,17 @@ typedef struct ColoPairOpts {
     bool via_proxy;             /* migrate through a fault proxy */
     bool record;                /* the proxy keeps a copy of the bytes */
     uint64_t checkpoint_delay;  /* x-checkpoint-delay (ms) if non-zero */
+    /* Both sides: x-heartbeat-interval and -timeout (ms) if non-zero. */
+    uint32_t heartbeat_interval;
+    uint32_t heartbeat_timeout;
 } ColoPairOpts;
+
+/*
+ * Heartbeat settings that keep an idle link silent for as long as any
+ * test runs: for tests that find messages by their byte offsets.
+ */
+#define COLO_HEARTBEAT_SILENT_INTERVAL 3599000
+#define COLO_HEARTBEAT_SILENT_TIMEOUT  3600000
 
 typedef struct ColoPair {
     QmpTestProc *primary, *secondary;

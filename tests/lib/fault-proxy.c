@@ -5,7 +5,8 @@
  * direction has a small buffer; bytes count as delivered once written to
  * the far side, which is what the cut limits are about.  The test side
  * only touches the shared state under the mutex and wakes the thread
- * through a pipe.
+ * through a pipe.  A stalled direction is simply left out of the poll
+ * set: its socket buffers fill up and stay full, and nothing is closed.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -45,6 +46,7 @@ typedef struct Flow {
     GByteArray *copy;            /* under the mutex; NULL unless recording */
     Patch patch[MAX_PATCHES];    /* under the mutex */
     unsigned npatches;
+    bool stalled;                /* under the mutex: forwards no more */
 } Flow;
 
 struct FaultProxy {
@@ -61,7 +63,40 @@ struct FaultProxy {
     bool closed;
     bool was_cut;
     Flow flow[FAULT_DIR__MAX];
+    /* A pending stall (under the mutex): @mask once @dir reached @at. */
+    bool stall_armed;
+    FaultDir stall_dir;
+    uint64_t stall_at;
+    unsigned stall_mask;
 };
+
+/* Under the lock: a pending stall whose trigger was reached starts. */
+static void stall_check(FaultProxy *p)
+{
+    if (!p->stall_armed || p->flow[p->stall_dir].delivered < p->stall_at) {
+        return;
+    }
+    for (int d = 0; d < FAULT_DIR__MAX; d++) {
+        if (p->stall_mask & (1u << d)) {
+            p->flow[d].stalled = true;
+        }
+    }
+    p->stall_armed = false;
+    g_cond_broadcast(&p->changed);
+}
+
+/*
+ * Under the lock: how many more bytes @f may deliver before a pending
+ * stall of its own direction stops it (UINT64_MAX: no such stall).
+ */
+static uint64_t stall_room(FaultProxy *p, Flow *f)
+{
+    if (!p->stall_armed || &p->flow[p->stall_dir] != f ||
+        !(p->stall_mask & (1u << p->stall_dir))) {
+        return NO_LIMIT;
+    }
+    return p->stall_at > f->delivered ? p->stall_at - f->delivered : 0;
+}
 
 static void wake_thread(FaultProxy *p)
 {
@@ -143,12 +178,31 @@ static size_t room_for(FaultProxy *p, Flow *f)
     size_t room = PROXY_BUF_SIZE - f->tail;
     uint64_t allowed;
 
+    uint64_t stall;
+
     g_mutex_lock(&p->lock);
     allowed = f->limit == NO_LIMIT ? NO_LIMIT :
               f->limit > f->delivered + (f->tail - f->head) ?
               f->limit - f->delivered - (f->tail - f->head) : 0;
+    stall = stall_room(p, f);
+    if (stall != NO_LIMIT) {
+        stall = stall > f->tail - f->head ? stall - (f->tail - f->head) : 0;
+        allowed = MIN(allowed, stall);
+    }
     g_mutex_unlock(&p->lock);
     return allowed < room ? allowed : room;
+}
+
+/* Is @f held back by a stall (in force, or pending at its limit)? */
+static bool flow_stalled(FaultProxy *p, Flow *f)
+{
+    bool stalled;
+
+    g_mutex_lock(&p->lock);
+    stall_check(p);
+    stalled = f->stalled || stall_room(p, f) == 0;
+    g_mutex_unlock(&p->lock);
+    return stalled;
 }
 
 /* Overwrite the parts of the @n bytes just read at buf[tail] asked for. */
@@ -184,6 +238,9 @@ static bool flow_read(FaultProxy *p, Flow *f, bool *cut)
     }
     room = room_for(p, f);
     if (room == 0) {
+        if (flow_stalled(p, f)) {
+            return true;
+        }
         /* At the limit with more arriving: the peer vanishes here. */
         if (f->head == f->tail) {
             *cut = true;
@@ -213,6 +270,15 @@ static bool flow_write(FaultProxy *p, Flow *f, bool *cut)
     if (f->limit != NO_LIMIT && f->delivered + len > f->limit) {
         len = f->limit > f->delivered ? f->limit - f->delivered : 0;
     }
+    if (stall_room(p, f) < len) {
+        len = stall_room(p, f);
+        if (len == 0) {
+            /* Held at the stall point: not a cut. */
+            stall_check(p);
+            g_mutex_unlock(&p->lock);
+            return true;
+        }
+    }
     g_mutex_unlock(&p->lock);
     if (len == 0) {
         *cut = true;
@@ -227,6 +293,7 @@ static bool flow_write(FaultProxy *p, Flow *f, bool *cut)
         g_byte_array_append(f->copy, f->buf + f->head, n);
     }
     f->delivered += n;
+    stall_check(p);
     g_cond_broadcast(&p->changed);
     g_mutex_unlock(&p->lock);
     f->head += n;
@@ -253,6 +320,9 @@ static void forward(FaultProxy *p)
             Flow *f = &p->flow[d];
 
             idx[d][0] = idx[d][1] = -1;
+            if (flow_stalled(p, f)) {
+                continue;       /* left out of the poll set */
+            }
             if (f->head == f->tail) {
                 /* Empty: the whole buffer is free again. */
                 f->head = f->tail = 0;
@@ -488,6 +558,48 @@ void fault_proxy_cut_now(FaultProxy *p)
     p->cut_requested = true;
     g_mutex_unlock(&p->lock);
     wake_thread(p);
+}
+
+void fault_proxy_stall_now(FaultProxy *p, unsigned dirs)
+{
+    g_mutex_lock(&p->lock);
+    for (int d = 0; d < FAULT_DIR__MAX; d++) {
+        if (dirs & (1u << d)) {
+            p->flow[d].stalled = true;
+        }
+    }
+    g_cond_broadcast(&p->changed);
+    g_mutex_unlock(&p->lock);
+    wake_thread(p);
+}
+
+void fault_proxy_stall_after(FaultProxy *p, FaultDir dir, uint64_t nbytes,
+                             unsigned dirs)
+{
+    g_mutex_lock(&p->lock);
+    g_assert(!p->stall_armed);
+    p->stall_dir = dir;
+    p->stall_at = nbytes;
+    p->stall_mask = dirs;
+    p->stall_armed = true;
+    stall_check(p);
+    g_mutex_unlock(&p->lock);
+    wake_thread(p);
+}
+
+bool fault_proxy_wait_stalled(FaultProxy *p, FaultDir dir, int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    bool ok;
+
+    g_mutex_lock(&p->lock);
+    while (!p->flow[dir].stalled && !p->closed &&
+           g_cond_wait_until(&p->changed, &p->lock, end)) {
+        /* woken: check again */
+    }
+    ok = p->flow[dir].stalled;
+    g_mutex_unlock(&p->lock);
+    return ok;
 }
 
 uint64_t fault_proxy_bytes(FaultProxy *p, FaultDir dir)

@@ -11,7 +11,11 @@
  *     sides are cut (the peer "disappears" just before sending it);
  *   - fault_proxy_cut_now(): at once.
  * It can also overwrite bytes at a given offset as they pass
- * (fault_proxy_corrupt()), to deliver a malformed message.
+ * (fault_proxy_corrupt()), to deliver a malformed message, or stall
+ * one or both directions (fault_proxy_stall_now(),
+ * fault_proxy_stall_after()): stop forwarding while keeping both
+ * connections open, as a frozen peer or a link that drops every packet
+ * would, so that neither side sees an end of file or an error.
  * The proxy counts the bytes each direction carried and can keep a copy
  * of them, so a test can find where each message of a clean run lay and
  * cut a second, identical run at that point.
@@ -66,6 +70,30 @@ void fault_proxy_cut_now(FaultProxy *p);
  */
 void fault_proxy_corrupt(FaultProxy *p, FaultDir dir, uint64_t offset,
                          const void *bytes, size_t len);
+
+/* Masks of directions for the stall calls. */
+#define FAULT_STALL_FORWARD  (1u << FAULT_DIR_FORWARD)
+#define FAULT_STALL_BACKWARD (1u << FAULT_DIR_BACKWARD)
+#define FAULT_STALL_BOTH     (FAULT_STALL_FORWARD | FAULT_STALL_BACKWARD)
+
+/*
+ * Stop forwarding in the directions of @dirs now: what was delivered
+ * stays delivered, nothing more is read or written in them, and both
+ * connections stay open until fault_proxy_cut_now() or
+ * fault_proxy_free().  Thread-safe; returns without waiting.
+ */
+void fault_proxy_stall_now(FaultProxy *p, unsigned dirs);
+/*
+ * Stall the directions of @dirs once @dir has delivered @nbytes
+ * (counted from the start of the connection).  When @dir is one of
+ * @dirs it delivers exactly @nbytes; otherwise it goes on, and the
+ * others stop as soon as it got there.  If it already did, stall now.
+ * One stall may be pending at a time.
+ */
+void fault_proxy_stall_after(FaultProxy *p, FaultDir dir, uint64_t nbytes,
+                             unsigned dirs);
+/* Wait up to @timeout_ms until @dir is stalled. */
+bool fault_proxy_wait_stalled(FaultProxy *p, FaultDir dir, int timeout_ms);
 
 /* Bytes delivered so far in @dir. */
 uint64_t fault_proxy_bytes(FaultProxy *p, FaultDir dir);

@@ -76,6 +76,18 @@ bool migtest_set_parameter(QmpTestProc *vm, const char *name, uint64_t v)
     return empty_return(r, "migrate-set-parameters");
 }
 
+bool migtest_set_heartbeat(QmpTestProc *vm, uint32_t interval,
+                           uint32_t timeout)
+{
+    qmptest_auto_json json_t *r = qmptest_cmd(
+        qmptest_client(vm),
+        "{'execute': 'migrate-set-parameters', 'arguments': "
+        "{'x-heartbeat-interval': %" PRIu32 ", "
+        "'x-heartbeat-timeout': %" PRIu32 "}}", interval, timeout);
+
+    return empty_return(r, "migrate-set-parameters");
+}
+
 /* Split @args like a shell, append @more (NULL-terminated), start. */
 static QmpTestProc *start_with(const char *args, const char *const *more)
 {

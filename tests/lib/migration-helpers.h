@@ -81,6 +81,12 @@ char *migtest_incoming_tcp(QmpTestProc *dst);
 bool migtest_set_capability(QmpTestProc *vm, const char *cap, bool on);
 /* migrate-set-parameters with one integer parameter. */
 bool migtest_set_parameter(QmpTestProc *vm, const char *name, uint64_t v);
+/*
+ * migrate-set-parameters x-heartbeat-interval and x-heartbeat-timeout
+ * in one command (each is checked against the other).
+ */
+bool migtest_set_heartbeat(QmpTestProc *vm, uint32_t interval,
+                           uint32_t timeout);
 /* migrate-incoming @uri; true when it returned {}. */
 bool migtest_incoming(QmpTestProc *dst, const char *uri);
 /*

@@ -7,6 +7,9 @@
  * exit with reason error), stay up, report their state as QEMU does,
  * and take over alone when told x-colo-lost-heartbeat.
  *
+ * Heartbeats are off here (an interval longer than any run): each one
+ * would shift the offsets below.  test-colo-stall has them on.
+ *
  * Where the cuts go: the secondary's return path carries the return
  * path messages of the precopy (a fixed prefix), then only be32 COLO
  * messages: checkpoint-ready, then checkpoint-reply, vmstate-received,
@@ -160,7 +163,9 @@ static void learn_layout(void)
 {
     ColoPair pair;
     ColoPairOpts opts = { .via_proxy = true, .record = true,
-                          .checkpoint_delay = COLO_DELAY_NEVER };
+                          .checkpoint_delay = COLO_DELAY_NEVER,
+                          .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
+                          .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT };
     g_autoptr(GBytes) fwd = NULL, bwd = NULL;
     const uint8_t *f, *b;
     gsize flen, blen;
@@ -232,11 +237,43 @@ static void assert_ram_filled(QmpTestProc *vm, QtestClient *qt, uint8_t v)
     }
 }
 
+/*
+ * While it waits for x-colo-lost-heartbeat, a side's guest is as the
+ * failure found it (docs/colo.md, "Leaving COLO"): the primary's runs
+ * until checkpoint-reply arrives and again from vmstate-loaded on
+ * (before checkpoint-ready it has not run since the precopy stopped it:
+ * finish-migrate); the secondary's is stopped from checkpoint-request
+ * until it has handed vmstate-loaded to its socket.  Cut before
+ * vmstate-received, the secondary applies the checkpoint and then
+ * tries to send vmstate-loaded on a connection that is being torn
+ * down: whether that write still succeeds (guest running) or fails
+ * (guest stopped) depends on when the reset reaches it.
+ */
+static void assert_waiting_runstate(ColoPair *pair, unsigned step)
+{
+    g_autofree char *sec = migtest_runstate(pair->secondary);
+
+    colo_assert_runstate(pair->primary,
+                         step == MSG_READY ? "finish-migrate" :
+                         step <= MSG_REPLY ? "running" : "colo");
+    assert_non_null(sec);
+    if (step == MSG_RECEIVED) {
+        if (strcmp(sec, "running") && strcmp(sec, "colo")) {
+            fail_msg("secondary run state '%s'", sec);
+        }
+    } else {
+        assert_string_equal(sec, step <= MSG_REQUEST ||
+                                 step == MSG_LOADED ? "running" : "colo");
+    }
+}
+
 static void run_cut(unsigned step)
 {
     ColoPair pair;
     ColoPairOpts opts = { .via_proxy = true, .record = true,
-                          .checkpoint_delay = COLO_DELAY_NEVER };
+                          .checkpoint_delay = COLO_DELAY_NEVER,
+                          .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
+                          .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT };
     FaultDir dir = steps[step].dir;
     uint64_t start = 0, limit;
 
@@ -288,6 +325,14 @@ static void run_cut(unsigned step)
 
     assert_left_colo(pair.primary, "primary");
     assert_left_colo(pair.secondary, "secondary");
+    assert_waiting_runstate(&pair, step);
+    /*
+     * The primary completed no checkpoint; the secondary counts the
+     * one it applied, even when vmstate-loaded could not go out.
+     */
+    assert_int_equal(colo_checkpoint_count(pair.primary), 0);
+    assert_int_equal(colo_checkpoint_count(pair.secondary),
+                     step >= MSG_RECEIVED ? 1 : 0);
     /* Each side takes over alone. */
     colo_failover(pair.primary, "primary", "none");
     colo_failover(pair.secondary, "secondary", "none");
@@ -345,7 +390,9 @@ static void run_corrupt(FaultDir dir, unsigned step, const void *bytes,
 {
     ColoPair pair;
     ColoPairOpts opts = { .via_proxy = true, .record = true,
-                          .checkpoint_delay = COLO_DELAY_NEVER };
+                          .checkpoint_delay = COLO_DELAY_NEVER,
+                          .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
+                          .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT };
     QmpTestProc *reader;
     uint64_t off;
 

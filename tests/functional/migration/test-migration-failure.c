@@ -4,6 +4,9 @@
  *     on running, the destination fails and exits with status 1;
  *   - the destination killed mid-stream: the source's migration fails
  *     with a reason, its guest goes on running;
+ *   - the link gone silent (nothing closed): both sides notice within
+ *     x-heartbeat-timeout, the source fails and runs on, the
+ *     destination exits with status 1;
  *   - a corrupt or truncated stream, a destination with a different
  *     machine: the destination explains and exits with status 1, never
  *     by a signal.
@@ -14,6 +17,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "fault-proxy.h"
 #include "migration-test.h"
 #include "serial-test.h"
 
@@ -131,6 +135,83 @@ static void run_dest_killed(const char *accel)
     assert_source_alive(&s);
     assert_int_equal(qmptest_quit(s.src, QMPTEST_TIMEOUT_MS), 0);
     slow_free(&s);
+}
+
+/*
+ * The link goes silent mid-stream: a fault proxy stops forwarding in
+ * @dirs once 1 MiB has crossed, and closes nothing.  With a return
+ * path the source's heartbeats go unanswered; without one its writes
+ * stop once the socket buffers are full.  Either way, within
+ * x-heartbeat-timeout the source fails (its guest running on) and the
+ * destination gives up its load and exits with status 1.  Nothing
+ * measures time: each side's verdict is awaited with the usual
+ * deadline.
+ */
+static void run_stall(unsigned dirs, bool return_path)
+{
+    g_autofree char *args = g_strdup_printf("-m %uM", RAM_MIB);
+    g_autofree char *uri = NULL, *desc = NULL, *state = NULL;
+    g_autoptr(FaultProxy) proxy = NULL;
+    QtestClient *src_qt = NULL, *dst_qt = NULL;
+    QmpTestProc *src, *dst;
+
+    src = migtest_start_source_qtest(args, &src_qt);
+    assert_non_null(src);
+    assert_true(migtest_fill_ram(src_qt, RAM_SIZE, 3));
+    dst = migtest_start_dest_qtest(args, "defer", &dst_qt);
+    assert_non_null(dst);
+    assert_true(migtest_set_heartbeat(src, 200, 1500));
+    assert_true(migtest_set_heartbeat(dst, 200, 1500));
+    /* Slow enough to be still under way when the link goes silent. */
+    assert_true(migtest_set_parameter(src, "max-bandwidth", 4 * MIB));
+    if (return_path) {
+        assert_true(migtest_set_capability(src, "return-path", true));
+    }
+    uri = migtest_incoming_tcp(dst);
+    assert_non_null(uri);
+    proxy = fault_proxy_new(uri, false);
+    assert_non_null(proxy);
+    fault_proxy_stall_after(proxy, FAULT_DIR_FORWARD, MIB, dirs);
+    assert_true(migtest_migrate(src, fault_proxy_uri(proxy)));
+
+    assert_true(migtest_wait_status(src, "failed", MIGTEST_TIMEOUT_MS));
+    desc = migtest_query_error(src);
+    assert_non_null(desc);
+    print_message("source: %s\n", desc);
+    assert_non_null(strstr(desc, "Timed out"));
+    state = migtest_runstate(src);
+    assert_string_equal(state, "running");
+    assert_true(migtest_wait_exit_status(dst, 1, MIGTEST_TIMEOUT_MS));
+    print_message("destination: %s", qmptest_stderr(dst));
+    assert_non_null(strstr(qmptest_stderr(dst), "load of migration failed"));
+    if (dirs & FAULT_STALL_FORWARD) {
+        /* It heard nothing more and gave up by itself. */
+        assert_non_null(strstr(qmptest_stderr(dst), "Timed out reading"));
+    }
+    /* Nothing was closed by the proxy: the silence was noticed. */
+    assert_false(fault_proxy_was_cut(proxy));
+    assert_int_equal(qmptest_quit(src, QMPTEST_TIMEOUT_MS), 0);
+    qtest_client_free(src_qt);
+    qtest_client_free(dst_qt);
+    qmptest_free(src);
+    qmptest_free(dst);
+}
+
+static void test_stall_both(void **state)
+{
+    run_stall(FAULT_STALL_BOTH, true);
+}
+static void test_stall_forward(void **state)
+{
+    run_stall(FAULT_STALL_FORWARD, true);
+}
+static void test_stall_backward(void **state)
+{
+    run_stall(FAULT_STALL_BACKWARD, true);
+}
+static void test_stall_no_return_path(void **state)
+{
+    run_stall(FAULT_STALL_BOTH, false);
 }
 
 static void test_dest_killed_qtest(void **state) { run_dest_killed(NULL); }
@@ -422,6 +503,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cancel_qtest),
         cmocka_unit_test(test_dest_killed_qtest),
+        cmocka_unit_test(test_stall_both),
+        cmocka_unit_test(test_stall_forward),
+        cmocka_unit_test(test_stall_backward),
+        cmocka_unit_test(test_stall_no_return_path),
         cmocka_unit_test(test_corrupt_stream),
         cmocka_unit_test(test_random_corruption),
         cmocka_unit_test(test_truncated_stream),

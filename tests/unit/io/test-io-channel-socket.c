@@ -317,6 +317,47 @@ static void test_duplex_concurrent(void **state)
     qio_channel_unref(b);
 }
 
+/*
+ * A timeout bounds each wait: a silent peer fails a read, a peer that
+ * takes nothing fails a write; progress before it is kept.
+ */
+static void test_timeout(void **state)
+{
+    QIOChannel *a, *b;
+    Error *err = NULL;
+    g_autofree char *big = g_malloc0(8 * 1024 * 1024);
+    char buf[8];
+
+    channel_pair(&a, &b);
+    qio_channel_set_name(a, "side-a");
+    qio_channel_set_timeout(a, 50);
+    assert_int_equal(qio_channel_get_timeout(a), 50);
+    assert_false(qio_channel_timed_out(a));
+    assert_int_equal(qio_channel_write_all(b, "abc", 3, &error_abort), 0);
+    /* Three bytes arrive, the fourth never does. */
+    assert_int_equal(qio_channel_read_all(a, buf, 4, &err), -1);
+    assert_non_null(err);
+    assert_non_null(strstr(error_get_pretty(err),
+                           "Timed out reading from side-a: nothing arrived "
+                           "for 50 ms"));
+    assert_true(qio_channel_timed_out(a));
+    g_clear_pointer(&err, error_free);
+
+    /* Nobody reads b: the socket buffers fill up, then the write fails. */
+    assert_int_equal(qio_channel_write_all(a, big, 8 * 1024 * 1024, &err),
+                     -1);
+    assert_non_null(strstr(error_get_pretty(err),
+                           "Timed out writing to side-a: the peer took "
+                           "nothing for 50 ms"));
+    g_clear_pointer(&err, error_free);
+
+    /* 0 waits forever again: data that comes is read. */
+    qio_channel_set_timeout(b, 0);
+    assert_int_equal(qio_channel_read(b, buf, 1, &error_abort), 1);
+    qio_channel_unref(a);
+    qio_channel_unref(b);
+}
+
 static void test_connect_sync(void **state)
 {
     SockAddr addr = { 0 };
@@ -382,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_wakes_writer),
         cmocka_unit_test(test_shutdown_one_direction),
         cmocka_unit_test(test_duplex_concurrent),
+        cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_connect_sync),
         cmocka_unit_test(test_new_fd_errors),
     };

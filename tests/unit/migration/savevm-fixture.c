@@ -247,6 +247,16 @@ int fixture_load(const uint8_t *data, size_t len,
     return ret;
 }
 
+int fixture_load_device_state(QEMUFile *f, Error **errp)
+{
+    int ret;
+
+    bql_lock();
+    ret = qemu_load_device_state(f, errp);
+    bql_unlock();
+    return ret;
+}
+
 uint8_t *fixture_save_stream(size_t *len)
 {
     QIOChannel *ioc = qio_channel_buffer_new(0);
@@ -254,16 +264,21 @@ uint8_t *fixture_save_stream(size_t *len)
     const uint8_t *data;
     uint8_t *copy;
 
+    /* The BQL where the migration thread holds it. */
     qemu_savevm_state_header(f);
     qemu_savevm_send_open_return_path(f);
     qemu_savevm_send_colo_enable(f);
+    bql_lock();
     g_assert(qemu_savevm_state_setup(f, &error_abort) == 0);
+    bql_unlock();
     qemu_savevm_send_ping(f, 0x01020304);
     while (qemu_savevm_state_iterate(f) == 0) {
         continue;
     }
+    bql_lock();
     g_assert(qemu_savevm_state_complete_precopy(f, &error_abort) == 0);
     qemu_savevm_state_cleanup();
+    bql_unlock();
     qemu_fflush(f);
     g_assert(qemu_file_get_error(f) == 0);
 

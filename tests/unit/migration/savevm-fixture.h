@@ -83,6 +83,9 @@ void fixture_fill_tiny(TinyDev *tiny0, TinyDev *tiny1);
 int fixture_load(const uint8_t *data, size_t len,
                  int (*load)(QEMUFile *f, Error **errp), Error **errp);
 
+/* qemu_load_device_state() with the BQL, as a COLO secondary calls it. */
+int fixture_load_device_state(QEMUFile *f, Error **errp);
+
 /*
  * Write a full precopy stream (header, OPEN_RETURN_PATH, ENABLE_COLO,
  * START, PING 0x01020304, two PARTs, END, devices, EOF, description)
