@@ -33,8 +33,10 @@
  * the mark and leave the write for later.  docs/vmm.md has the
  * measurements behind this choice.
  *
- * Lock order: the turn, then the BQL, then TCGState.lock; nobody waits
- * for the turn holding the BQL.
+ * Lock order: the turn, then the BQL, then TCGState.lock.  The turn is
+ * the one lock taken before the BQL (docs/devel/threads.md): a vCPU
+ * waits for it without the BQL, and nobody waits for it holding the
+ * BQL, so the vCPU holding the turn can always get the BQL.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -44,6 +46,7 @@
 #include "system/ram.h"
 #include "trace/trace.h"
 #include "util/bitmap.h"
+#include "util/bql.h"
 #include "util/main-loop.h"
 #include "util/thread.h"
 
@@ -56,20 +59,29 @@
  * and costs one vCPU nothing measurable.
  */
 #define TCG_TIMESLICE_MS 1
+
+/*
+ * Created by tcg_init() and destroyed by tcg_cleanup(), main thread with
+ * the BQL, before any vCPU thread starts and after all were joined.
+ */
 typedef struct TCGState {
-    /* Protects: the turn, running, run_start_ns, ticker_exit. */
+    /*
+     * Protects: the turn (next_ticket, now_serving), running,
+     * run_start_ns, ticker_exit.  Taken last: with the turn and the BQL
+     * held or not, never held while taking either.
+     */
     Mutex lock;
     Cond turn_cond;         /* now_serving moved */
     Cond ticker_cond;       /* an engine started, someone waits, exit */
-    uint64_t next_ticket;   /* Protected by lock */
-    uint64_t now_serving;   /* Protected by lock */
+    uint64_t next_ticket;   /* protected by lock */
+    uint64_t now_serving;   /* protected by lock */
     /* The engine in uc_emu_start, or NULL.  Protected by lock. */
     TCGX86Cpu *running;
-    int64_t run_start_ns;   /* Protected by lock */
-    bool ticker_exit;       /* Protected by lock */
-    Thread ticker;
-    bool ticker_started;    /* BQL */
-    bool dirty_log;         /* BQL */
+    int64_t run_start_ns;   /* protected by lock */
+    bool ticker_exit;       /* protected by lock */
+    Thread ticker;          /* main thread only (init, cleanup) */
+    bool ticker_started;    /* protected by the BQL */
+    bool dirty_log;         /* protected by the BQL */
 } TCGState;
 
 static TCGState tcg_state;
@@ -85,6 +97,7 @@ void tcg_turn_acquire(void)
     TCGState *s = &tcg_state;
     uint64_t ticket;
 
+    g_assert(!bql_locked());
     mutex_lock(&s->lock);
     ticket = s->next_ticket++;
     if (s->now_serving != ticket) {
@@ -212,6 +225,7 @@ static bool tcg_dirty_log_start(Error **errp)
 {
     RAMBlock *block;
 
+    g_assert(bql_locked());
     /* Pages written before now are sent whole by the first pass. */
     RAMBLOCK_FOREACH(block) {
         tcg_dirty_log_take(block, NULL);
@@ -223,6 +237,7 @@ static bool tcg_dirty_log_start(Error **errp)
 
 static void tcg_dirty_log_stop(void)
 {
+    g_assert(bql_locked());
     tcg_state.dirty_log = false;
     trace_tcg_dirty_log(false);
 }
@@ -232,6 +247,7 @@ static void tcg_dirty_log_sync(RAMBlock *block)
     g_autofree unsigned long *taken = NULL;
     uint64_t count;
 
+    g_assert(bql_locked());
     if (!tcg_state.dirty_log || !block->accel) {
         return;
     }
@@ -261,6 +277,7 @@ static bool tcg_init(MachineState *ms, Error **errp)
     TCGState *s = &tcg_state;
     RAMBlock *block;
 
+    g_assert(bql_locked());
     RAMBLOCK_FOREACH(block) {
         block->accel = bitmap_new(block->npages);
         trace_tcg_map_ram(block->idstr, block->gpa, block->size);
@@ -280,6 +297,7 @@ static void tcg_cleanup(void)
     TCGState *s = &tcg_state;
     RAMBlock *block;
 
+    g_assert(bql_locked());
     if (s->ticker_started) {
         mutex_lock(&s->lock);
         s->ticker_exit = true;

@@ -20,8 +20,11 @@
 
 /*
  * One vCPU's engine and the state it was loaded with.  Owned by the
- * vCPU: its thread runs the engine; other threads (reset, migration)
- * load or read it only while the vCPU is stopped.
+ * vCPU: its thread runs the engine, with the BQL dropped; other threads
+ * (reset, migration) load or read it only with the BQL while the vCPU
+ * is stopped, which it acknowledges under the BQL after its last run.
+ * So uc, mode, ran and state are protected by the BQL, except while
+ * the vCPU thread runs the engine, when they are its own.
  */
 struct TCGX86Cpu {
     unsigned int index;

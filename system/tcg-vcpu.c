@@ -37,9 +37,13 @@
 
 #define TCG_MMIO_END (4ULL << 30)
 
+/*
+ * Created by vcpu_init and freed by vcpu_destroy (main thread, BQL), the
+ * thread not running yet or joined.
+ */
 typedef struct TCGVcpu {
-    CPUState *cpu;
-    TCGX86Cpu *x86;
+    CPUState *cpu;          /* written once before the thread starts */
+    TCGX86Cpu *x86;         /* the same */
     /*
      * The guest-physical pages of the last store, which the write hook
      * sees before the store lands: marked dirty once the guest stores
@@ -47,9 +51,11 @@ typedef struct TCGVcpu {
      */
     bool pending;
     uint64_t pending_first, pending_last;
-    /* The vector of the exception that ended the run, or -1. */
+    /* The vector of the exception that ended the run, or -1.  vCPU
+     * thread only. */
     int exception;
-    /* The block hook stopped the engine during this run. */
+    /* The block hook stopped the engine during this run.  vCPU thread
+     * only. */
     bool hook_stopped;
 } TCGVcpu;
 
@@ -273,6 +279,7 @@ static void tcg_vcpu_run_once(CPUState *cpu)
     uint64_t pc;
     uc_err err;
 
+    g_assert(bql_locked());
     if (!c->uc) {
         tcg_vcpu_fail(cpu, "no runnable state was loaded");
         return;
@@ -297,6 +304,7 @@ static void tcg_vcpu_run_once(CPUState *cpu)
  */
 static void tcg_vcpu_run_turn(CPUState *cpu)
 {
+    g_assert(bql_locked());
     bql_unlock();
     tcg_turn_acquire();
     bql_lock();
@@ -330,6 +338,7 @@ bool tcg_vcpu_init(CPUState *cpu, Error **errp)
     TCGVcpu *tv = g_new0(TCGVcpu, 1);
     char name[THREAD_NAME_MAX + 1];
 
+    g_assert(bql_locked());
     tv->cpu = cpu;
     tv->exception = -1;
     tv->x86 = tcg_x86_cpu_new(cpu->index, tcg_vcpu_engine_setup, tv);
@@ -346,6 +355,7 @@ void tcg_vcpu_kick(CPUState *cpu)
 {
     TCGVcpu *tv = cpu->accel;
 
+    g_assert(bql_locked());
     if (!tv || !cpu->thread_started) {
         return;
     }
@@ -367,6 +377,7 @@ void tcg_vcpu_destroy(CPUState *cpu)
 /* The engine is the vCPU thread's while it runs: refuse, as KVM does. */
 static TCGVcpu *tcg_vcpu_for_state(CPUState *cpu, Error **errp)
 {
+    g_assert(bql_locked());
     if (!cpu->accel) {
         error_setg(errp, "CPU %d has no TCG vCPU", cpu->index);
         return NULL;
