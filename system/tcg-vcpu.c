@@ -15,9 +15,9 @@
  * (nothing to do); HLT, which parks the vCPU until the next reset as
  * under KVM; an exception, an instruction Unicorn cannot run or an
  * access it cannot map, which stop the VM in internal-error and park
- * the vCPU.  Exceptions are never
- * delivered through the guest's IDT: with the boot protocol's empty IDT
- * every one of them is a triple fault under KVM too.
+ * the vCPU.  Exceptions are never delivered through the guest's IDT:
+ * with the boot protocol's empty IDT every one of them is a triple
+ * fault under KVM too.
  *
  * Guest-physical addresses that are not RAM below 4 GiB read as all
  * ones and ignore writes, as under KVM.
@@ -51,12 +51,10 @@ typedef struct TCGVcpu {
      */
     bool pending;
     uint64_t pending_first, pending_last;
-    /* The vector of the exception that ended the run, or -1.  vCPU
-     * thread only. */
+    /* The vector of the exception that ended the run, or -1: vCPU
+     * thread only, as is hook_stopped. */
     int exception;
-    /* The block hook stopped the engine during this run.  vCPU thread
-     * only. */
-    bool hook_stopped;
+    bool hook_stopped;      /* the block hook stopped this run */
 } TCGVcpu;
 
 static void G_GNUC_PRINTF(2, 3)
