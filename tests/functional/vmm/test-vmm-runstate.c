@@ -1,7 +1,8 @@
 /*
  * Run states of a guest seen through QMP, under each accelerator that
  * runs guest code: -S and cont, system_reset, a guest that crashes its
- * vCPU, a guest that ends the VM through the debug-exit port.
+ * vCPU, one that probes outside RAM, a guest that ends the VM through
+ * the debug-exit port.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -134,6 +135,32 @@ static void test_internal_error_reset(void **state)
     assert_int_equal(qmptest_quit(vm, QMPTEST_TIMEOUT_MS), 0);
 }
 
+/*
+ * Outside RAM: addresses below 4 GiB that nothing backs read as all
+ * ones and ignore writes; a jump above 4 GiB, which the boot page
+ * tables do not map, faults with no IDT to deliver the fault: a triple
+ * fault, internal-error, and colo-vm goes on.
+ */
+static void test_outside_ram(void **state)
+{
+    const char *accel = accel_test_accel(state);
+    g_autoptr(QmpTestProc) vm = NULL;
+    qmptest_auto_json json_t *ev = NULL;
+    QmpTestClient *c;
+
+    vm = vmm_start("-accel %s -m 16M -S -kernel @GUEST@/probe.elf "
+                   "-serial stdio", accel);
+    c = qmptest_client(vm);
+    vmm_cont(c);
+    ev = qmptest_wait_event(c, "STOP", QMPTEST_TIMEOUT_MS);
+    assert_non_null(ev);
+    vmm_assert_status(c, "internal-error", false);
+    assert_true(serial_wait_char_count(vm, 'Y', 1, QMPTEST_TIMEOUT_MS));
+    assert_string_equal(qmptest_stdout(vm), "Y");
+    assert_true(qmptest_wait_stderr(vm, "triple fault", QMPTEST_TIMEOUT_MS));
+    assert_int_equal(qmptest_quit(vm, QMPTEST_TIMEOUT_MS), 0);
+}
+
 /* Writing V to the debug-exit port ends colo-vm with (V << 1) | 1. */
 static void test_debug_exit(void **state)
 {
@@ -158,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_system_reset),
         cmocka_unit_test(test_internal_error),
         cmocka_unit_test(test_internal_error_reset),
+        cmocka_unit_test(test_outside_ram),
         cmocka_unit_test(test_debug_exit),
     };
 
