@@ -2,13 +2,15 @@
  * How fast the dirtier guest dirties pages under each accelerator that
  * runs guest code here: it prints 'B' after every pass over [1 MiB, end
  * of RAM), so passes counted over a measured interval, times the pages
- * of a pass, give pages per second.  Under tcg, also with dirty logging
- * on and synced every 100 ms (as a migration does between rounds), for
- * the slowdown logging causes.
+ * of a pass, give pages per second, and per CPU second of colo-vm (what
+ * a shared host's load does not change).  Also with dirty logging on
+ * and synced every 100 ms (as a migration does between rounds), for the
+ * slowdown logging causes.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "qtest-client.h"
@@ -20,6 +22,27 @@
 #define SYNC_PERIOD_S (SYNC_PERIOD_MS / 1000.0)
 
 /*
+ * CPU seconds @pid has used (user and system, all threads): pages per
+ * CPU second do not move with the load of a shared host as pages per
+ * second of wall time do.
+ */
+static double proc_cpu_seconds(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+    unsigned long utime, stime;
+    const char *p;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) ||
+        !(p = strrchr(text, ')')) ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &utime, &stime) != 2) {
+        bench_fail("cannot read %s", path);
+    }
+    return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+/*
  * Pages per second over bench_seconds(), from the end of a pass; with
  * @qt, a dirty-log sync and the claiming of its pages every 100 ms, as
  * a migration makes them.
@@ -29,13 +52,14 @@ static void measure_rate(QmpTestProc *vm, QtestClient *qt,
 {
     g_autofree char *syncs_text = NULL;
     unsigned b0, b, syncs = 0;
-    double t0, t, progress, next_sync;
+    double t0, t, progress, next_sync, cpu0, cpu;
 
     if (!serial_wait_char_count(vm, 'B', serial_count_char(vm, 'B') + 1,
                                 QMPTEST_TIMEOUT_MS)) {
         bench_fail("the dirtier did not complete a pass");
     }
     b = b0 = serial_count_char(vm, 'B');
+    cpu0 = proc_cpu_seconds(qmptest_pid(vm));
     t = progress = t0 = bench_now();
     next_sync = t0 + SYNC_PERIOD_S;
     while (t - t0 < bench_seconds()) {
@@ -57,11 +81,14 @@ static void measure_rate(QmpTestProc *vm, QtestClient *qt,
             bench_fail("the dirtier stopped making progress");
         }
     }
+    cpu = proc_cpu_seconds(qmptest_pid(vm)) - cpu0;
     syncs_text = qt ? g_strdup_printf(", %u syncs", syncs) : g_strdup("");
     printf("dirtier pages/s, %s: %.0f pages/s (%u passes of %"
-           G_GUINT64_FORMAT " pages in %.2f s%s)\n", what,
+           G_GUINT64_FORMAT " pages in %.2f s%s; %.0f pages per CPU second "
+           "of colo-vm)\n", what,
            (double)(b - b0) * PAGES_PER_PASS / (t - t0), b - b0,
-           PAGES_PER_PASS, t - t0, syncs_text);
+           PAGES_PER_PASS, t - t0, syncs_text,
+           cpu > 0 ? (double)(b - b0) * PAGES_PER_PASS / cpu : 0);
 }
 
 static void measure(const char *accel, unsigned smp, bool logging)
