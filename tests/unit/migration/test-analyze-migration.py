@@ -187,11 +187,16 @@ class AnalyzeMigration(unittest.TestCase):
         self.assertEqual(serial['divider'], 12)
         self.assertIn('lsr', serial)
 
+        # The machine section is decoded as the configuration; the
+        # description also has it, for tools that do not know it.
+        self.assertEqual(out['sections'][0]['name'], 'colo-vm-machine')
         desc = out['vmdescription']
         self.assertEqual(desc['page_size'], PAGE)
+        self.assertEqual(desc['configuration']['vmsd_name'],
+                         'configuration')
         self.assertEqual(sorted((d['name'], d['instance_id'])
                                 for d in desc['devices']),
-                         sorted(devices))
+                         sorted(list(devices) + [('colo-vm-machine', 0)]))
 
     def test_text(self):
         proc = self.analyze(self.stream)
@@ -219,9 +224,11 @@ class AnalyzeMigration(unittest.TestCase):
                             "stream has no VMDESCRIPTION (truncated?)")
 
     def test_bad_section_type(self):
-        # The byte after the configuration starts the first section.
+        # The byte after the machine section (instance, version, RAM
+        # size, vCPU count, footer) starts the RAM section.
         pos = self.data.index(b'colo-vm-machine') + len('colo-vm-machine')
-        pos += 4 + 8 + 4
+        pos += 4 + 4 + 8 + 4 + 5
+        self.assertEqual(self.data[pos], 0x01)
         data = self.data[:pos] + b'\x09' + self.data[pos + 1:]
         self.assert_refused(self.damaged('type', data),
                             'unknown section type 0x09')
