@@ -42,7 +42,8 @@
  * them count from the last ram_stats_reset().
  */
 typedef struct RAMStats {
-    uint64_t transferred;       /* bytes of "ram" records sent */
+    /* bytes of "ram" records sent: precopy_bytes + downtime_bytes */
+    uint64_t transferred;
     uint64_t remaining;         /* dirty bytes not sent yet */
     uint64_t total;             /* guest RAM size in bytes */
     uint64_t duplicate;         /* zero pages sent as ZERO records */
