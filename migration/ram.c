@@ -104,6 +104,8 @@ void ram_get_stats(RAMStats *out)
     out->dirty_pages_rate = stat_get(&ram_stats.dirty_pages_rate);
     out->dirty_sync_count = stat_get(&ram_stats.dirty_sync_count);
     out->pages_per_second = stat_get(&ram_stats.pages_per_second);
+    out->dirty_bytes_last_sync =
+        stat_get(&ram_stats.dirty_bytes_last_sync);
 }
 
 void ram_stats_reset(void)
@@ -224,6 +226,7 @@ static void ram_sync_dirty_log(RAMSaveState *rs)
     rs->sent_since_sync = 0;
     stat_add(&ram_stats.dirty_sync_count, 1);
     stat_set(&ram_stats.remaining, dirty * TARGET_PAGE_SIZE);
+    stat_set(&ram_stats.dirty_bytes_last_sync, dirty * TARGET_PAGE_SIZE);
     trace_ram_dirty_sync(stat_get(&ram_stats.dirty_sync_count), dirty, fresh);
 }
 

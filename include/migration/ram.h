@@ -54,6 +54,8 @@ typedef struct RAMStats {
     uint64_t pages_per_second;  /* pages sent per second, last period */
     uint64_t precopy_bytes;     /* sent while the guest was running */
     uint64_t downtime_bytes;    /* sent while it was not (final pass) */
+    /* Not in query-migrate: dirty bytes found by the last log sync. */
+    uint64_t dirty_bytes_last_sync;
 } RAMStats;
 
 /*

@@ -128,6 +128,16 @@ static void test_lifecycle(void **state)
                         "active");
     assert_ram_stats(json_object_get(info, "ram"));
     assert_ram_bytes_add_up(json_object_get(info, "ram"));
+    /*
+     * Nothing dirties memory during this migration: as in QEMU, the
+     * estimate stays at the downtime limit (300 ms by default) rather
+     * than remaining memory over a crawling bandwidth.
+     */
+    assert_int_equal(ram_stat(json_object_get(info, "ram"),
+                              "dirty-pages-rate"), 0);
+    assert_int_equal(json_integer_value(json_object_get(info,
+                                                        "expected-downtime")),
+                     300);
     json_decref(info);
     mig_assert_runstate(src, "running");
 
