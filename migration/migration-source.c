@@ -498,9 +498,11 @@ static void migration_fail(MigrationState *s, Error *err)
     error_free(err);
 }
 
+/* The final mbps: the whole stream over the time after setup, as QEMU. */
 static void migration_succeed(MigrationState *s, int64_t stop_ms)
 {
     int64_t end = migration_now_ms();
+    int64_t transfer_time;
 
     bql_lock();
     qemu_savevm_state_cleanup();
@@ -509,8 +511,9 @@ static void migration_succeed(MigrationState *s, int64_t stop_ms)
     mutex_lock(&s->lock);
     s->downtime = end - stop_ms;
     s->total_time = end - s->start_ms;
-    if (s->total_time > 0) {
-        s->mbps = (double)s->transferred * 8.0 / 1000.0 / s->total_time;
+    transfer_time = s->total_time - s->setup_time;
+    if (transfer_time > 0) {
+        s->mbps = (double)s->transferred * 8.0 / 1000.0 / transfer_time;
     }
     mutex_unlock(&s->lock);
     set_final_state(s, true);
