@@ -87,9 +87,22 @@ static uint64_t stat_get(const uint64_t *counter)
 
 /* ---- statistics ---- */
 
+/*
+ * Every byte of the section counts as precopy or as downtime, and
+ * "transferred" is their sum, so that the three always add up (as in
+ * QEMU, where one call counts a byte in both).
+ */
+static uint64_t ram_bytes_sent(void)
+{
+    return stat_get(&ram_stats.precopy_bytes) +
+           stat_get(&ram_stats.downtime_bytes);
+}
+
 void ram_get_stats(RAMStats *out)
 {
-    out->transferred = stat_get(&ram_stats.transferred);
+    out->precopy_bytes = stat_get(&ram_stats.precopy_bytes);
+    out->downtime_bytes = stat_get(&ram_stats.downtime_bytes);
+    out->transferred = out->precopy_bytes + out->downtime_bytes;
     out->remaining = ram_bytes_remaining();
     out->total = ram_total_size();
     out->duplicate = stat_get(&ram_stats.duplicate);
@@ -98,8 +111,8 @@ void ram_get_stats(RAMStats *out)
     out->dirty_pages_rate = stat_get(&ram_stats.dirty_pages_rate);
     out->dirty_sync_count = stat_get(&ram_stats.dirty_sync_count);
     out->pages_per_second = stat_get(&ram_stats.pages_per_second);
-    out->precopy_bytes = stat_get(&ram_stats.precopy_bytes);
-    out->downtime_bytes = stat_get(&ram_stats.downtime_bytes);
+    out->dirty_bytes_last_sync =
+        stat_get(&ram_stats.dirty_bytes_last_sync);
 }
 
 void ram_stats_reset(void)
@@ -136,7 +149,6 @@ static void ram_account_bytes(QEMUFile *f, uint64_t start)
 {
     uint64_t bytes = qemu_file_transferred(f) - start;
 
-    stat_add(&ram_stats.transferred, bytes);
     stat_add(runstate_is_running() ? &ram_stats.precopy_bytes
                                    : &ram_stats.downtime_bytes, bytes);
 }
@@ -180,7 +192,7 @@ static void ram_rate_period_update(RAMSaveState *rs, bool final)
     if (elapsed < RAM_RATE_PERIOD_MS && !(final && elapsed > 0)) {
         return;
     }
-    bytes = stat_get(&ram_stats.transferred) - rs->period_start_bytes;
+    bytes = ram_bytes_sent() - rs->period_start_bytes;
     pages = ram_get_total_transferred_pages() - rs->period_start_pages;
     stat_set(&ram_stats.pages_per_second, pages * 1000 / elapsed);
     if (!final) {
@@ -195,7 +207,7 @@ static void ram_rate_period_update(RAMSaveState *rs, bool final)
                           stat_get(&ram_stats.pages_per_second));
     rs->period_start_ms = now;
     rs->period_dirty_pages = 0;
-    rs->period_start_bytes = stat_get(&ram_stats.transferred);
+    rs->period_start_bytes = ram_bytes_sent();
     rs->period_start_pages = ram_get_total_transferred_pages();
 }
 
@@ -221,6 +233,7 @@ static void ram_sync_dirty_log(RAMSaveState *rs)
     rs->sent_since_sync = 0;
     stat_add(&ram_stats.dirty_sync_count, 1);
     stat_set(&ram_stats.remaining, dirty * TARGET_PAGE_SIZE);
+    stat_set(&ram_stats.dirty_bytes_last_sync, dirty * TARGET_PAGE_SIZE);
     trace_ram_dirty_sync(stat_get(&ram_stats.dirty_sync_count), dirty, fresh);
 }
 
@@ -346,7 +359,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     *rs = (RAMSaveState) {
         .cursor_block = ram_block_first(),
         .period_start_ms = clock_get_ms(CLOCK_TYPE_REALTIME),
-        .period_start_bytes = stat_get(&ram_stats.transferred),
+        .period_start_bytes = ram_bytes_sent(),
         .period_start_pages = ram_get_total_transferred_pages(),
     };
     /* Everything goes out at least once: the destination knows nothing. */

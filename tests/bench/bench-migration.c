@@ -132,7 +132,8 @@ typedef struct MigResult {
     double wall_s;          /* migrate sent to MIGRATION completed */
     int64_t total_ms;       /* query-migrate's view */
     int64_t downtime_ms;
-    int64_t transferred;    /* bytes in the stream */
+    /* ram.transferred: the stream but for a few KiB of device state */
+    int64_t transferred;
 } MigResult;
 
 static int64_t info_int(json_t *obj, const char *key)
