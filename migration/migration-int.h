@@ -52,7 +52,7 @@ typedef struct MigrationState {
     int64_t downtime;
     int64_t expected_downtime;
     double mbps;
-    uint64_t transferred;
+    uint64_t transferred;       /* stream bytes, for the final mbps */
 
     /* BQL: the monitor starts the thread, a main-loop BH joins it. */
     Thread thread;

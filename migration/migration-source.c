@@ -36,6 +36,8 @@
 
 /* Window over which the bandwidth is measured, as the rate limit's. */
 #define BANDWIDTH_WINDOW_MS QEMU_FILE_RATE_WINDOW_MS
+/* A window that carried no more than this says nothing of the downtime. */
+#define EXPECTED_DOWNTIME_MIN_BYTES 10000
 
 /* ---- connecting ---- */
 
@@ -279,17 +281,28 @@ static bool migration_setup(MigrationState *s, Error **errp)
     return true;
 }
 
-/* Bandwidth over the last window: sets the switchover threshold. */
+/*
+ * Bandwidth over the last window: sets the switchover threshold.
+ *
+ * The expected downtime is QEMU's estimate: what the last dirty-log
+ * sync found dirty, sent at this window's bandwidth.  Like QEMU it is
+ * only recomputed once the guest has been seen dirtying memory and the
+ * window carried more than EXPECTED_DOWNTIME_MIN_BYTES; until then it
+ * stays at the downtime limit the migration started with.
+ */
 static void update_window(MigrationState *s, int64_t elapsed_ms,
                           uint64_t bytes, uint64_t pending)
 {
     double bandwidth = (double)bytes / elapsed_ms;     /* bytes per ms */
-    uint64_t limit = migrate_downtime_limit();
+    RAMStats rs;
 
-    s->threshold = bandwidth * limit;
+    ram_get_stats(&rs);
+    s->threshold = bandwidth * migrate_downtime_limit();
     mutex_lock(&s->lock);
     s->mbps = bandwidth * 8.0 / 1000.0;
-    s->expected_downtime = bandwidth > 0 ? pending / bandwidth : limit;
+    if (rs.dirty_pages_rate && bytes > EXPECTED_DOWNTIME_MIN_BYTES) {
+        s->expected_downtime = rs.dirty_bytes_last_sync / bandwidth;
+    }
     s->transferred = qemu_file_transferred(s->to_dst);
     mutex_unlock(&s->lock);
     trace_migration_bandwidth(bytes, elapsed_ms, s->threshold, pending);
@@ -488,9 +501,11 @@ static void migration_fail(MigrationState *s, Error *err)
     error_free(err);
 }
 
+/* The final mbps: the whole stream over the time after setup, as QEMU. */
 static void migration_succeed(MigrationState *s, int64_t stop_ms)
 {
     int64_t end = migration_now_ms();
+    int64_t transfer_time;
 
     bql_lock();
     qemu_savevm_state_cleanup();
@@ -499,8 +514,9 @@ static void migration_succeed(MigrationState *s, int64_t stop_ms)
     mutex_lock(&s->lock);
     s->downtime = end - stop_ms;
     s->total_time = end - s->start_ms;
-    if (s->total_time > 0) {
-        s->mbps = (double)s->transferred * 8.0 / 1000.0 / s->total_time;
+    transfer_time = s->total_time - s->setup_time;
+    if (transfer_time > 0) {
+        s->mbps = (double)s->transferred * 8.0 / 1000.0 / transfer_time;
     }
     mutex_unlock(&s->lock);
     set_final_state(s, true);

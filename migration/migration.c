@@ -357,9 +357,10 @@ static MigrationStats *ram_info(MigrationState *s, MigrationStatus st)
 
     ram_get_stats(&rs);
     mutex_lock(&s->lock);
-    ram->transferred = s->transferred;
     ram->mbps = s->mbps;
     mutex_unlock(&s->lock);
+    /* The RAM section's bytes, as QEMU: precopy-bytes + downtime-bytes. */
+    ram->transferred = rs.transferred;
     ram->total = ram_total_size();
     ram->remaining = st == MIGRATION_STATUS_COMPLETED ? 0 : rs.remaining;
     ram->duplicate = rs.duplicate;

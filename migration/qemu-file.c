@@ -437,6 +437,12 @@ int qemu_peek_byte(QEMUFile *f, int offset)
     return *p;
 }
 
+size_t qemu_file_buffered(QEMUFile *f, uint8_t **buf)
+{
+    *buf = f->buf + f->pos;
+    return f->last_error ? 0 : f->len - f->pos;
+}
+
 void qemu_file_skip(QEMUFile *f, size_t size)
 {
     if (f->last_error) {

@@ -17,7 +17,9 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migration/options.h"
 #include "migration/register.h"
@@ -34,6 +36,8 @@
 #define RAM_ITERATE_MAX_NS      (50 * SCALE_MS)
 /* ... checked every this many pages (the clock is not free). */
 #define RAM_ITERATE_CHECK_PAGES 64
+/* Dirty pages claimed and sent together (one look for file holes). */
+#define RAM_SAVE_RUN_PAGES      64
 /* Rates and auto-converge are computed over periods at least this long. */
 #define RAM_RATE_PERIOD_MS      1000
 /* Dirtied bytes above this share of the sent bytes mean "not converging". */
@@ -87,9 +91,22 @@ static uint64_t stat_get(const uint64_t *counter)
 
 /* ---- statistics ---- */
 
+/*
+ * Every byte of the section counts as precopy or as downtime, and
+ * "transferred" is their sum, so that the three always add up (as in
+ * QEMU, where one call counts a byte in both).
+ */
+static uint64_t ram_bytes_sent(void)
+{
+    return stat_get(&ram_stats.precopy_bytes) +
+           stat_get(&ram_stats.downtime_bytes);
+}
+
 void ram_get_stats(RAMStats *out)
 {
-    out->transferred = stat_get(&ram_stats.transferred);
+    out->precopy_bytes = stat_get(&ram_stats.precopy_bytes);
+    out->downtime_bytes = stat_get(&ram_stats.downtime_bytes);
+    out->transferred = out->precopy_bytes + out->downtime_bytes;
     out->remaining = ram_bytes_remaining();
     out->total = ram_total_size();
     out->duplicate = stat_get(&ram_stats.duplicate);
@@ -98,8 +115,8 @@ void ram_get_stats(RAMStats *out)
     out->dirty_pages_rate = stat_get(&ram_stats.dirty_pages_rate);
     out->dirty_sync_count = stat_get(&ram_stats.dirty_sync_count);
     out->pages_per_second = stat_get(&ram_stats.pages_per_second);
-    out->precopy_bytes = stat_get(&ram_stats.precopy_bytes);
-    out->downtime_bytes = stat_get(&ram_stats.downtime_bytes);
+    out->dirty_bytes_last_sync =
+        stat_get(&ram_stats.dirty_bytes_last_sync);
 }
 
 void ram_stats_reset(void)
@@ -136,7 +153,6 @@ static void ram_account_bytes(QEMUFile *f, uint64_t start)
 {
     uint64_t bytes = qemu_file_transferred(f) - start;
 
-    stat_add(&ram_stats.transferred, bytes);
     stat_add(runstate_is_running() ? &ram_stats.precopy_bytes
                                    : &ram_stats.downtime_bytes, bytes);
 }
@@ -180,7 +196,7 @@ static void ram_rate_period_update(RAMSaveState *rs, bool final)
     if (elapsed < RAM_RATE_PERIOD_MS && !(final && elapsed > 0)) {
         return;
     }
-    bytes = stat_get(&ram_stats.transferred) - rs->period_start_bytes;
+    bytes = ram_bytes_sent() - rs->period_start_bytes;
     pages = ram_get_total_transferred_pages() - rs->period_start_pages;
     stat_set(&ram_stats.pages_per_second, pages * 1000 / elapsed);
     if (!final) {
@@ -195,7 +211,7 @@ static void ram_rate_period_update(RAMSaveState *rs, bool final)
                           stat_get(&ram_stats.pages_per_second));
     rs->period_start_ms = now;
     rs->period_dirty_pages = 0;
-    rs->period_start_bytes = stat_get(&ram_stats.transferred);
+    rs->period_start_bytes = ram_bytes_sent();
     rs->period_start_pages = ram_get_total_transferred_pages();
 }
 
@@ -221,6 +237,7 @@ static void ram_sync_dirty_log(RAMSaveState *rs)
     rs->sent_since_sync = 0;
     stat_add(&ram_stats.dirty_sync_count, 1);
     stat_set(&ram_stats.remaining, dirty * TARGET_PAGE_SIZE);
+    stat_set(&ram_stats.dirty_bytes_last_sync, dirty * TARGET_PAGE_SIZE);
     trace_ram_dirty_sync(stat_get(&ram_stats.dirty_sync_count), dirty, fresh);
 }
 
@@ -268,11 +285,11 @@ static void ram_put_page_header(RAMSaveState *rs, QEMUFile *f,
 }
 
 static void ram_save_page(RAMSaveState *rs, QEMUFile *f, RAMBlock *block,
-                          uint64_t page)
+                          uint64_t page, bool hole)
 {
     uint64_t offset = page << TARGET_PAGE_BITS;
     const uint8_t *host = block->host + offset;
-    bool zero = buffer_is_zero(host, TARGET_PAGE_SIZE);
+    bool zero = hole || buffer_is_zero(host, TARGET_PAGE_SIZE);
 
     trace_ram_save_page(block->idstr, offset, zero);
     if (zero) {
@@ -286,22 +303,57 @@ static void ram_save_page(RAMSaveState *rs, QEMUFile *f, RAMBlock *block,
     }
 }
 
-/* Send the next dirty page: false when none is left. */
-static bool ram_save_next_dirty(RAMSaveState *rs, QEMUFile *f)
+/*
+ * Pages from @offset of @block that are a hole of its file, hence zero
+ * without being read (reading a page of a memfd allocates it).  Only
+ * valid for pages whose dirty bit was cleared before this call: a write
+ * after it allocates the page and dirties it again.
+ */
+static uint64_t ram_save_hole_pages(RAMBlock *block, uint64_t offset)
+{
+    off_t data;
+
+    if (block->fd < 0) {
+        return 0;
+    }
+    data = lseek(block->fd, offset, SEEK_DATA);
+    if (data < 0) {
+        return errno == ENXIO ? (block->size - offset) >> TARGET_PAGE_BITS
+                              : 0;
+    }
+    return (uint64_t)data > offset ? (data - offset) >> TARGET_PAGE_BITS : 0;
+}
+
+/*
+ * Send the next run of dirty pages (at most RAM_SAVE_RUN_PAGES in a
+ * row): their bits are all cleared first, then holes are looked up once
+ * for the run.  Returns the number of pages sent, 0 when none is left.
+ */
+static uint64_t ram_save_next_dirty(RAMSaveState *rs, QEMUFile *f)
 {
     RAMBlock *block;
-    uint64_t page;
+    uint64_t page, n = 0, holes;
 
     while (ram_find_dirty(rs, &block, &page)) {
+        while (n < RAM_SAVE_RUN_PAGES && page + n < block->npages &&
+               ram_block_test_and_clear_dirty(block, page + n)) {
+            n++;
+        }
         rs->cursor_block = block;
-        rs->cursor_page = page + 1;
-        if (ram_block_test_and_clear_dirty(block, page)) {
-            rs->sent_since_sync++;
-            ram_save_page(rs, f, block, page);
-            return true;
+        rs->cursor_page = page + MAX(n, 1);
+        if (n) {
+            break;
         }
     }
-    return false;
+    if (!n) {
+        return 0;
+    }
+    holes = ram_save_hole_pages(block, page << TARGET_PAGE_BITS);
+    for (uint64_t i = 0; i < n; i++) {
+        ram_save_page(rs, f, block, page + i, i < holes);
+    }
+    rs->sent_since_sync += n;
+    return n;
 }
 
 static void ram_put_mem_size(QEMUFile *f)
@@ -346,7 +398,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     *rs = (RAMSaveState) {
         .cursor_block = ram_block_first(),
         .period_start_ms = clock_get_ms(CLOCK_TYPE_REALTIME),
-        .period_start_bytes = stat_get(&ram_stats.transferred),
+        .period_start_bytes = ram_bytes_sent(),
         .period_start_pages = ram_get_total_transferred_pages(),
     };
     /* Everything goes out at least once: the destination knows nothing. */
@@ -372,21 +424,26 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
     RAMSaveState *rs = opaque;
     uint64_t start = qemu_file_transferred(f);
     int64_t t0 = clock_get_ns(CLOCK_TYPE_REALTIME);
-    uint64_t pages = 0;
+    uint64_t pages = 0, checked = 0;
     bool done = false;
     int ret;
 
     while (!qemu_file_rate_limit(f)) {
-        if (!ram_save_next_dirty(rs, f)) {
+        uint64_t n = ram_save_next_dirty(rs, f);
+
+        if (!n) {
             done = true;
             break;
         }
         if (qemu_file_get_error(f)) {
             break;
         }
-        if (++pages % RAM_ITERATE_CHECK_PAGES == 0 &&
-            clock_get_ns(CLOCK_TYPE_REALTIME) - t0 > RAM_ITERATE_MAX_NS) {
-            break;
+        pages += n;
+        if (pages - checked >= RAM_ITERATE_CHECK_PAGES) {
+            checked = pages;
+            if (clock_get_ns(CLOCK_TYPE_REALTIME) - t0 > RAM_ITERATE_MAX_NS) {
+                break;
+            }
         }
     }
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
@@ -408,8 +465,13 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
 
     g_assert(bql_locked());
     ram_sync_dirty_log(rs);
-    while (!qemu_file_get_error(f) && ram_save_next_dirty(rs, f)) {
-        pages++;
+    while (!qemu_file_get_error(f)) {
+        uint64_t n = ram_save_next_dirty(rs, f);
+
+        if (!n) {
+            break;
+        }
+        pages += n;
     }
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);

@@ -52,8 +52,36 @@ static inline bool savevm_entry_is_live(const SaveStateEntry *se)
 /* is_active says yes (or there is none). */
 bool savevm_entry_is_active(const SaveStateEntry *se);
 
-/* The configuration section (configuration.c). */
+/* A section id that no registered entry has. */
+uint32_t savevm_unused_section_id(void);
+
+/*
+ * The footer of section @idstr, which must carry @section_id: 0, or a
+ * negative errno with QEMU's messages (savevm-load.c).
+ */
+int savevm_load_section_footer(QEMUFile *f, const char *idstr,
+                               uint32_t section_id, Error **errp);
+
+/*
+ * The configuration and machine sections (configuration.c), written
+ * after the header and checked against the current machine before
+ * anything else is loaded.
+ */
 void savevm_configuration_save(QEMUFile *f);
 int savevm_configuration_load(QEMUFile *f, Error **errp);
+/*
+ * Their VMDESCRIPTION entries: "configuration" in @vmdesc, the machine
+ * section appended to @devices.
+ */
+void savevm_configuration_describe(json_t *vmdesc, json_t *devices);
+
+/*
+ * Tools that read QEMU streams (QEMU's analyze-migration.py) find the
+ * VMDESCRIPTION's JSON as the first '{' after the last zero byte of the
+ * stream: true when the bytes of be32 @len after its last zero hold a
+ * '{', which would send them to the wrong place (savevm.c pads the JSON
+ * with spaces until this is false).
+ */
+bool savevm_vmdesc_len_misleads(uint32_t len);
 
 #endif /* MIGRATION_SAVEVM_INT_H */

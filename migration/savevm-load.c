@@ -76,34 +76,41 @@ static int loadvm_state_header(QEMUFile *f, Error **errp)
     return savevm_configuration_load(f, errp);
 }
 
-static int loadvm_section_footer(QEMUFile *f, const SaveStateEntry *se,
-                                 Error **errp)
+int savevm_load_section_footer(QEMUFile *f, const char *idstr,
+                               uint32_t section_id, Error **errp)
 {
     uint8_t mark = qemu_get_byte(f);
-    uint32_t section_id;
+    uint32_t read_id;
     int ret = loadvm_check_file(f, errp, "Failed to read the footer of "
-                                "section %s", se->idstr);
+                                "section %s", idstr);
 
     if (ret < 0) {
         return ret;
     }
     if (mark != QEMU_VM_SECTION_FOOTER) {
-        error_setg(errp, "Missing section footer for %s", se->idstr);
+        error_setg(errp, "Missing section footer for %s", idstr);
         return -EINVAL;
     }
-    section_id = qemu_get_be32(f);
+    read_id = qemu_get_be32(f);
     ret = loadvm_check_file(f, errp, "Failed to read the footer of "
-                            "section %s", se->idstr);
+                            "section %s", idstr);
     if (ret < 0) {
         return ret;
     }
-    if (section_id != se->load_section_id) {
+    if (read_id != section_id) {
         error_setg(errp, "Mismatched section id in footer for %s - read "
-                   "0x%" PRIx32 " expected 0x%" PRIx32, se->idstr,
-                   section_id, se->load_section_id);
+                   "0x%" PRIx32 " expected 0x%" PRIx32, idstr, read_id,
+                   section_id);
         return -EINVAL;
     }
     return 0;
+}
+
+static int loadvm_section_footer(QEMUFile *f, const SaveStateEntry *se,
+                                 Error **errp)
+{
+    return savevm_load_section_footer(f, se->idstr, se->load_section_id,
+                                      errp);
 }
 
 /* A device's state, into the device: BQL held. */

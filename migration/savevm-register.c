@@ -46,6 +46,12 @@ bool savevm_entry_is_active(const SaveStateEntry *se)
     return !se->ops || !se->ops->is_active || se->ops->is_active(se->opaque);
 }
 
+/* Ids only grow until unregister_savevm_all(): this one is nobody's. */
+uint32_t savevm_unused_section_id(void)
+{
+    return savevm_state.next_section_id;
+}
+
 /* The lowest instance id @idstr does not use yet. */
 static uint32_t savevm_free_instance_id(const char *idstr)
 {

@@ -191,24 +191,49 @@ static int savevm_save_devices(QEMUFile *f, json_t *devices, Error **errp)
     return 0;
 }
 
+bool savevm_vmdesc_len_misleads(uint32_t len)
+{
+    uint8_t bytes[4] = { len >> 24, len >> 16, len >> 8, len };
+    int after_zero = 0;
+
+    for (int i = 0; i < 4; i++) {
+        if (bytes[i] == 0) {
+            after_zero = i + 1;
+        }
+    }
+    for (int i = after_zero; i < 4; i++) {
+        if (bytes[i] == '{') {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void savevm_put_vmdesc(QEMUFile *f, json_t *vmdesc)
 {
     char *text = json_dumps(vmdesc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    size_t len;
+    size_t len, pad = 0;
 
     if (!text) {
         qemu_file_set_error_obj(f, -ENOMEM, NULL);
         return;
     }
     len = strlen(text);
-    if (len > SAVEVM_VMDESC_MAX) {
+    /* Trailing spaces mean nothing to a JSON reader. */
+    while (savevm_vmdesc_len_misleads(len + pad)) {
+        pad++;
+    }
+    if (len + pad > SAVEVM_VMDESC_MAX) {
         /* The destination would refuse it; better not to send it. */
         free(text);
         return;
     }
     qemu_put_byte(f, QEMU_VM_VMDESCRIPTION);
-    qemu_put_be32(f, len);
+    qemu_put_be32(f, len + pad);
     qemu_put_buffer(f, (const uint8_t *)text, len);
+    for (size_t i = 0; i < pad; i++) {
+        qemu_put_byte(f, ' ');
+    }
     /* jansson allocates with malloc(). */
     free(text);
 }
@@ -225,8 +250,10 @@ int qemu_savevm_state_complete_precopy(QEMUFile *f, Error **errp)
         return ret;
     }
 
+    /* QEMU's order: configuration, page size, devices. */
     vmdesc = json_object();
     devices = json_array();
+    savevm_configuration_describe(vmdesc, devices);
     json_object_set_new(vmdesc, "page_size", json_integer(TARGET_PAGE_SIZE));
     json_object_set_new(vmdesc, "devices", devices);
     ret = savevm_save_devices(f, devices, errp);

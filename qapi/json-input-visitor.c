@@ -436,7 +436,6 @@ Visitor *json_input_visitor_new(json_t *root)
         .type_any = input_type_any,
         .type_null = input_type_null,
         .optional = input_optional,
-        .member_path = input_member_path,
         .free = input_free,
     };
     iv->root = root;

@@ -76,13 +76,15 @@ bool visit_optional(Visitor *v, const char *name, bool *present)
     return *present;
 }
 
-/* The name an error message uses for member @name. */
-static char *member_path(Visitor *v, const char *name)
+/*
+ * The name the checks made here (integer ranges, enum values) give in
+ * their messages: the member's own name, not its path, and "null" for
+ * a list element, as in QEMU's visitor core.  The input visitor's own
+ * messages (missing, unexpected, wrong type) name the whole path.
+ */
+static const char *member_name(const char *name)
 {
-    if (v->member_path) {
-        return v->member_path(v, name);
-    }
-    return g_strdup(name ? name : "null");
+    return name ? name : "null";
 }
 
 static bool visit_int_range(Visitor *v, const char *name, int64_t *value,
@@ -93,10 +95,9 @@ static bool visit_int_range(Visitor *v, const char *name, int64_t *value,
         return false;
     }
     if (*value < min || *value > max) {
-        g_autofree char *path = member_path(v, name);
-
         /* Only input can produce an out-of-range value. */
-        error_setg(errp, "Parameter '%s' expects %s", path, type);
+        error_setg(errp, "Parameter '%s' expects %s", member_name(name),
+                   type);
         return false;
     }
     return true;
@@ -109,9 +110,8 @@ static bool visit_uint_range(Visitor *v, const char *name, uint64_t *value,
         return false;
     }
     if (*value > max) {
-        g_autofree char *path = member_path(v, name);
-
-        error_setg(errp, "Parameter '%s' expects %s", path, type);
+        error_setg(errp, "Parameter '%s' expects %s", member_name(name),
+                   type);
         return false;
     }
     return true;
@@ -219,12 +219,8 @@ static bool input_type_enum(Visitor *v, const char *name, int *obj,
             return true;
         }
     }
-    {
-        g_autofree char *path = member_path(v, name);
-
-        error_setg(errp, "Parameter '%s' does not accept value '%s'",
-                   path, str);
-    }
+    error_setg(errp, "Parameter '%s' does not accept value '%s'",
+               member_name(name), str);
     return false;
 }
 

@@ -7,7 +7,9 @@
 # format") describes the bytes.
 #
 # Device sections carry no length: their layout comes from the
-# VMDESCRIPTION at the end of the stream, so it is read first.
+# VMDESCRIPTION at the end of the stream, so it is read first.  The
+# configuration (machine type) and our machine section (RAM size, vCPU
+# count) have a fixed layout and are decoded without it.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -46,7 +48,8 @@ COMMANDS = {
     8: ('ENABLE_COLO', 0),
 }
 
-MACHINE_SUBSECTION = 'configuration/colo-vm-machine'
+MACHINE_SECTION = 'colo-vm-machine'
+MACHINE_SECTION_VERSION = 1
 MACHINE_TYPE_NAME_MAX = 255
 VMDESC_MAX = 16 * 1024 * 1024
 
@@ -170,16 +173,23 @@ class Decoder:
             r.fail('machine type name too long (%d bytes)' % n)
         config = {'machine': r.read(n, 'the machine type').decode(
             'ascii', 'replace')}
-        while r.peek() == QEMU_VM_SUBSECTION:
-            r.u8('a subsection mark')
-            name = r.counted_string('a subsection name')
-            version = r.be32('a subsection version')
-            if name != MACHINE_SUBSECTION or version != 1:
-                r.fail('unknown configuration subsection %r version %d'
-                       % (name, version))
-            config['ram_size'] = r.be64('the RAM size')
-            config['vcpus'] = r.be32('the vCPU count')
+        # Subsections (QEMU's capabilities, say) only as the
+        # VMDESCRIPTION describes them; ours has none.
+        desc = (self.vmdesc or {}).get('configuration')
+        subs = desc.get('subsections', []) if isinstance(desc, dict) else []
+        if r.peek() == QEMU_VM_SUBSECTION:
+            config.update(self.vmsd({'subsections': subs}, top=True))
         self.out['configuration'] = config
+
+    def machine(self, version):
+        """Our machine section: be64 RAM size, be32 vCPU count."""
+        r = self.r
+        if version != MACHINE_SECTION_VERSION:
+            r.fail('unknown version %d of section %r'
+                   % (version, MACHINE_SECTION))
+        config = self.out['configuration']
+        config['ram_size'] = r.be64('the RAM size')
+        config['vcpus'] = r.be32('the vCPU count')
 
     # ---- sections ----
 
@@ -212,6 +222,8 @@ class Decoder:
             'instance_id': instance, 'version': version})
         if idstr == RAM_SECTION:
             self.ram_records()
+        elif stype == QEMU_VM_SECTION_FULL and idstr == MACHINE_SECTION:
+            self.machine(version)
         elif stype == QEMU_VM_SECTION_FULL:
             self.device(idstr, instance, version)
         else:

@@ -102,6 +102,12 @@ int qemu_peek_byte(QEMUFile *f, int offset);
  */
 size_t qemu_peek_buffer(QEMUFile *f, uint8_t **buf, size_t size,
                         size_t offset);
+/*
+ * The bytes already read from the channel and not consumed yet, without
+ * reading more: *@buf points at them (valid until the next call on @f
+ * other than this one).  0 after an error.
+ */
+size_t qemu_file_buffered(QEMUFile *f, uint8_t **buf);
 /* Consume @size bytes already made available by a peek. */
 void qemu_file_skip(QEMUFile *f, size_t size);
 

@@ -42,7 +42,8 @@
  * them count from the last ram_stats_reset().
  */
 typedef struct RAMStats {
-    uint64_t transferred;       /* bytes of "ram" records sent */
+    /* bytes of "ram" records sent: precopy_bytes + downtime_bytes */
+    uint64_t transferred;
     uint64_t remaining;         /* dirty bytes not sent yet */
     uint64_t total;             /* guest RAM size in bytes */
     uint64_t duplicate;         /* zero pages sent as ZERO records */
@@ -53,6 +54,8 @@ typedef struct RAMStats {
     uint64_t pages_per_second;  /* pages sent per second, last period */
     uint64_t precopy_bytes;     /* sent while the guest was running */
     uint64_t downtime_bytes;    /* sent while it was not (final pass) */
+    /* Not in query-migrate: dirty bytes found by the last log sync. */
+    uint64_t dirty_bytes_last_sync;
 } RAMStats;
 
 /*

@@ -52,15 +52,18 @@ typedef enum MigCommand {
     MIG_CMD_MAX
 } MigCommand;
 
-/* Name of the configuration subsection that carries our machine. */
-#define SAVEVM_MACHINE_SUBSECTION "configuration/colo-vm-machine"
+/* The section after the configuration that describes our machine. */
+#define SAVEVM_MACHINE_SECTION "colo-vm-machine"
 
 /* Largest VMDESCRIPTION the destination accepts. */
 #define SAVEVM_VMDESC_MAX (16 * 1024 * 1024)
 
 /* ---- source ---- */
 
-/* Magic, version and the configuration section (the current machine). */
+/*
+ * Magic, version, the configuration section and the machine section
+ * (the current machine's type, RAM size and vCPU count).
+ */
 void qemu_savevm_state_header(QEMUFile *f);
 /*
  * START sections: save_setup of every active live section.  BQL held.

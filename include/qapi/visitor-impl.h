@@ -48,12 +48,6 @@ struct Visitor {
     /* Input only: is member @name present? */
     bool (*optional)(Visitor *v, const char *name, bool *present);
 
-    /*
-     * Input only: the path of member @name for error messages, such as
-     * "a.b[1].c" (newly allocated).
-     */
-    char *(*member_path)(Visitor *v, const char *name);
-
     void (*complete)(Visitor *v, void *opaque);         /* may be NULL */
     void (*free)(Visitor *v);
 };

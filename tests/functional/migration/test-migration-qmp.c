@@ -215,11 +215,17 @@ static void test_capabilities(void **state)
                  "Capability 'multifd' is not supported by colo-vm");
     assert_false(cap_state(c, "events"));
 
+    /* QEMU's text names the member alone, wherever it is in the list. */
     assert_error(c, "{'execute': 'migrate-set-capabilities', 'arguments': "
                     "{'capabilities': [{'capability': 'nope', "
                     "'state': true}]}}",
-                 "Parameter 'capabilities[0].capability' does not accept "
-                 "value 'nope'");
+                 "Parameter 'capability' does not accept value 'nope'");
+    assert_error(c, "{'execute': 'migrate-set-capabilities', 'arguments': "
+                    "{'capabilities': [{'capability': 'events', "
+                    "'state': true}, {'capability': 'nope', "
+                    "'state': true}]}}",
+                 "Parameter 'capability' does not accept value 'nope'");
+    assert_false(cap_state(c, "events"));
     stop_vm(vm);
 }
 

@@ -60,6 +60,26 @@ static void assert_ram_stats(json_t *ram)
                      4096);
 }
 
+static int64_t ram_stat(json_t *ram, const char *name)
+{
+    return json_integer_value(json_object_get(ram, name));
+}
+
+/*
+ * QEMU's counters add up: every byte of RAM sent is counted as sent
+ * while the guest ran, while it was stopped, or in postcopy.
+ */
+static void assert_ram_bytes_add_up(json_t *ram)
+{
+    int64_t transferred = ram_stat(ram, "transferred");
+
+    assert_int_equal(ram_stat(ram, "precopy-bytes") +
+                     ram_stat(ram, "downtime-bytes") +
+                     ram_stat(ram, "postcopy-bytes"), transferred);
+    assert_true(ram_stat(ram, "downtime-bytes") <= transferred);
+    assert_int_equal(ram_stat(ram, "postcopy-bytes"), 0);
+}
+
 /* @cmd (a JSON request) fails with GenericError and @desc. */
 static void assert_refused(QmpTestProc *vm, const char *cmd, const char *desc)
 {
@@ -107,6 +127,17 @@ static void test_lifecycle(void **state)
     assert_string_equal(json_string_value(json_object_get(info, "status")),
                         "active");
     assert_ram_stats(json_object_get(info, "ram"));
+    assert_ram_bytes_add_up(json_object_get(info, "ram"));
+    /*
+     * Nothing dirties memory during this migration: as in QEMU, the
+     * estimate stays at the downtime limit (300 ms by default) rather
+     * than remaining memory over a crawling bandwidth.
+     */
+    assert_int_equal(ram_stat(json_object_get(info, "ram"),
+                              "dirty-pages-rate"), 0);
+    assert_int_equal(json_integer_value(json_object_get(info,
+                                                        "expected-downtime")),
+                     300);
     json_decref(info);
     mig_assert_runstate(src, "running");
 
@@ -138,6 +169,10 @@ static void test_lifecycle(void **state)
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(info, "ram"),
                                            "remaining")), 0);
+    assert_ram_bytes_add_up(json_object_get(info, "ram"));
+    /* The switch-over sent the last of it with the guest stopped. */
+    assert_true(ram_stat(json_object_get(info, "ram"), "downtime-bytes") >
+                0);
     json_decref(info);
     mig_assert_runstate(src, "postmigrate");
     assert_true(migtest_wait_status(dst, "completed", MIGTEST_TIMEOUT_MS));
@@ -200,10 +235,27 @@ static void test_failed_and_cancelled(void **state)
     mig_assert_runstate(src, "running");
     assert_true(migtest_wait_exit_status(dst, 1, MIGTEST_TIMEOUT_MS));
 
+    /*
+     * A paused guest: every byte goes while it is stopped, and is
+     * counted as downtime, within what was transferred.
+     */
+    {
+        qmptest_auto_json json_t *r = qmptest_cmd(qmptest_client(src),
+                                                  "{'execute': 'stop'}");
+
+        assert_non_null(qmptest_return(r));
+    }
     assert_true(migtest_set_parameter(src, "max-bandwidth",
                                       MIGTEST_BANDWIDTH_UNLIMITED));
     assert_true(migtest_migrate(src, "exec:cat > /dev/null"));
     assert_true(migtest_wait_status(src, "completed", MIGTEST_TIMEOUT_MS));
+    info = migtest_query(src);
+    assert_ram_bytes_add_up(json_object_get(info, "ram"));
+    assert_int_equal(ram_stat(json_object_get(info, "ram"),
+                              "precopy-bytes"), 0);
+    assert_true(ram_stat(json_object_get(info, "ram"), "transferred") >=
+                RAM_SIZE);
+    json_decref(info);
     qtest_client_free(qt);
     assert_int_equal(qmptest_quit(src, QMPTEST_TIMEOUT_MS), 0);
 }

@@ -13,82 +13,16 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+from colo_vm_client import DEADLINE, QMP, QTest
 
 RAM_SIZE = 8 * 1024 * 1024
 PAGE = 4096
 VCPUS = 2
-DEADLINE = 60
-
-
-def connect(path):
-    """Connect to a unix socket the VM creates shortly after starting."""
-    end = time.monotonic() + DEADLINE
-    while True:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(path)
-            return s
-        except OSError:
-            s.close()
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.05)
-
-
-class LineClient:
-    def __init__(self, path):
-        self.sock = connect(path)
-        self.buf = b''
-
-    def line(self):
-        while b'\n' not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError('the VM closed the connection')
-            self.buf += data
-        line, self.buf = self.buf.split(b'\n', 1)
-        return line.decode()
-
-    def send(self, text):
-        self.sock.sendall(text.encode() + b'\n')
-
-    def close(self):
-        self.sock.close()
-
-
-class QMP(LineClient):
-    def __init__(self, path):
-        super().__init__(path)
-        json.loads(self.line())                      # greeting
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        msg = {'execute': name}
-        if args:
-            msg['arguments'] = args
-        self.send(json.dumps(msg))
-        while True:
-            reply = json.loads(self.line())
-            if 'event' in reply:
-                continue
-            if 'error' in reply:
-                raise RuntimeError('%s: %s' % (name, reply['error']))
-            return reply['return']
-
-
-class QTest(LineClient):
-    def cmd(self, text):
-        self.send(text)
-        reply = self.line()
-        if not reply.startswith('OK'):
-            raise RuntimeError('qtest %r: %s' % (text, reply))
-        return reply
 
 
 def save_stream(binary, workdir):
@@ -109,14 +43,7 @@ def save_stream(binary, workdir):
         qtest.cmd('write 0x100000 4 0x12345678')
         qtest.cmd('memset 0x200000 %d 0x5a' % (2 * PAGE))
         qmp.cmd('migrate', uri='exec:cat > %s' % stream)
-        end = time.monotonic() + DEADLINE
-        while True:
-            status = qmp.cmd('query-migrate').get('status')
-            if status == 'completed':
-                break
-            if status in ('failed', 'cancelled') or time.monotonic() > end:
-                raise RuntimeError('migration ended %s' % status)
-            time.sleep(0.05)
+        qmp.wait_migration()
         qmp.cmd('quit')
         qtest.close()
         qmp.close()
@@ -187,11 +114,16 @@ class AnalyzeMigration(unittest.TestCase):
         self.assertEqual(serial['divider'], 12)
         self.assertIn('lsr', serial)
 
+        # The machine section is decoded as the configuration; the
+        # description also has it, for tools that do not know it.
+        self.assertEqual(out['sections'][0]['name'], 'colo-vm-machine')
         desc = out['vmdescription']
         self.assertEqual(desc['page_size'], PAGE)
+        self.assertEqual(desc['configuration']['vmsd_name'],
+                         'configuration')
         self.assertEqual(sorted((d['name'], d['instance_id'])
                                 for d in desc['devices']),
-                         sorted(devices))
+                         sorted(list(devices) + [('colo-vm-machine', 0)]))
 
     def test_text(self):
         proc = self.analyze(self.stream)
@@ -219,9 +151,11 @@ class AnalyzeMigration(unittest.TestCase):
                             "stream has no VMDESCRIPTION (truncated?)")
 
     def test_bad_section_type(self):
-        # The byte after the configuration starts the first section.
+        # The byte after the machine section (instance, version, RAM
+        # size, vCPU count, footer) starts the RAM section.
         pos = self.data.index(b'colo-vm-machine') + len('colo-vm-machine')
-        pos += 4 + 8 + 4
+        pos += 4 + 4 + 8 + 4 + 5
+        self.assertEqual(self.data[pos], 0x01)
         data = self.data[:pos] + b'\x09' + self.data[pos + 1:]
         self.assert_refused(self.damaged('type', data),
                             'unknown section type 0x09')

@@ -355,6 +355,7 @@ static void test_save_stats(void **state)
     assert_int_equal(stats.remaining, 5 * PAGE);
     assert_int_equal(stats.total, 5 * PAGE);
     assert_int_equal(stats.transferred, 47);
+    assert_int_equal(stats.dirty_bytes_last_sync, 5 * PAGE);
     assert_int_equal(ram_bytes_remaining(), 5 * PAGE);
 
     assert_int_equal(save_iterate(&out), 1);
@@ -379,6 +380,11 @@ static void test_save_stats(void **state)
     assert_int_equal(stats.precopy_bytes, precopy);
     assert_int_equal(stats.downtime_bytes, 8 + 1 + 6 + PAGE + 8);
     assert_int_equal(stats.transferred, qemu_file_transferred(out.f));
+    /* QEMU's identity: every byte is one or the other. */
+    assert_int_equal(stats.transferred,
+                     stats.precopy_bytes + stats.downtime_bytes);
+    /* The final sync found the page written after the first pass. */
+    assert_int_equal(stats.dirty_bytes_last_sync, PAGE);
     assert_int_equal(ram_test_accel_syncs(), 2 * 2);
 
     ops->save_cleanup(ram_test_opaque());

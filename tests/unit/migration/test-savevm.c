@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "io/channel-buffer.h"
+#include "migration/savevm-int.h"
 #include "savevm-fixture.h"
 #include "util/bql.h"
 
@@ -23,8 +24,18 @@
     "{\"name\":\"b\",\"type\":\"uint16\",\"size\":2}," \
     "{\"name\":\"c\",\"type\":\"uint32\",\"size\":4}," \
     "{\"name\":\"d\",\"type\":\"uint64\",\"size\":8}]"
+#define CONFIGURATION_JSON \
+    "{\"vmsd_name\":\"configuration\",\"version\":1,\"fields\":[" \
+    "{\"name\":\"len\",\"type\":\"uint32\",\"size\":4}," \
+    "{\"name\":\"name\",\"type\":\"buffer\",\"size\":8}]}"
+#define MACHINE_JSON \
+    "{\"name\":\"colo-vm-machine\",\"instance_id\":0," \
+    "\"vmsd_name\":\"colo-vm-machine\",\"version\":1,\"fields\":[" \
+    "{\"name\":\"ram_size\",\"type\":\"uint64\",\"size\":8}," \
+    "{\"name\":\"vcpus\",\"type\":\"uint32\",\"size\":4}]}"
 #define VMDESC_JSON \
-    "{\"page_size\":4096,\"devices\":[" \
+    "{\"configuration\":" CONFIGURATION_JSON "," \
+    "\"page_size\":4096,\"devices\":[" MACHINE_JSON "," \
     "{\"name\":\"tiny\",\"instance_id\":0,\"vmsd_name\":\"tiny\"," \
     "\"version\":2,\"fields\":" FIELDS_JSON "}," \
     "{\"name\":\"tiny\",\"instance_id\":1,\"vmsd_name\":\"tiny\"," \
@@ -36,13 +47,14 @@ static const uint8_t golden_header[] = {
     0x07,                                       /* CONFIGURATION */
     0x00, 0x00, 0x00, 0x08,
     'c', 'o', 'l', 'o', '-', 'x', '8', '6',
-    0x05, 29,                                   /* SUBSECTION */
-    'c', 'o', 'n', 'f', 'i', 'g', 'u', 'r', 'a', 't', 'i', 'o', 'n', '/',
-    'c', 'o', 'l', 'o', '-', 'v', 'm', '-', 'm', 'a', 'c', 'h', 'i', 'n',
-    'e',
+    0x04, 0x00, 0x00, 0x00, 0x03,               /* FULL, section 3 */
+    15, 'c', 'o', 'l', 'o', '-', 'v', 'm', '-', 'm', 'a', 'c', 'h', 'i',
+    'n', 'e',
+    0x00, 0x00, 0x00, 0x00,                     /* instance 0 */
     0x00, 0x00, 0x00, 0x01,                     /* version 1 */
     0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, /* 64 MiB */
     0x00, 0x00, 0x00, 0x02,                     /* 2 vCPUs */
+    0x7e, 0x00, 0x00, 0x00, 0x03,               /* FOOTER 3 */
 };
 
 static const uint8_t golden_live[] = {
@@ -86,14 +98,19 @@ static const uint8_t golden_devices[] = {
 };
 
 static const uint8_t golden_vmdesc_header[] = {
-    0x06, 0x00, 0x00, 0x01, 0xe0,               /* VMDESCRIPTION, 480 */
+    0x06, 0x00, 0x00, 0x03, 0x2d,               /* VMDESCRIPTION, 813 */
 };
 
 /* Offsets into the golden stream, for the corruption table. */
 #define OFF_CONFIG      8
 #define OFF_MACHINE     13
-#define OFF_SUBNAME     (OFF_MACHINE + 8 + 2)
-#define OFF_SUBVERSION  (OFF_SUBNAME + 29)
+#define OFF_MSECTION    (OFF_MACHINE + 8)
+#define OFF_MNAME       (OFF_MSECTION + 6)
+#define OFF_MINSTANCE   (OFF_MNAME + 15)
+#define OFF_MVERSION    (OFF_MINSTANCE + 4)
+#define OFF_MRAM        (OFF_MVERSION + 4)
+#define OFF_MVCPUS      (OFF_MRAM + 8)
+#define OFF_MFOOTER     (OFF_MVCPUS + 4)
 #define OFF_LIVE        (int)sizeof(golden_header)
 #define OFF_START       (OFF_LIVE + 10)
 #define OFF_START_BODY  (OFF_START + 18)
@@ -243,6 +260,33 @@ static void test_load_without_vmdesc(void **state)
     assert_int_equal(s->tiny1.a, 0x01);
 }
 
+/*
+ * The description's length never holds a '{' after its last zero byte
+ * (tools would take it for the start of the JSON); spaces after the
+ * JSON, which change the length, are accepted on load.
+ */
+static void test_vmdesc_length(void **state)
+{
+    g_autoptr(GByteArray) stream = golden_stream();
+    size_t json_len = strlen(VMDESC_JSON);
+    uint32_t padded = json_len + 2;
+
+    assert_false(savevm_vmdesc_len_misleads(json_len));
+    assert_true(savevm_vmdesc_len_misleads(0x7b));
+    assert_true(savevm_vmdesc_len_misleads(0x17b));
+    assert_true(savevm_vmdesc_len_misleads(0x7b01));
+    assert_true(savevm_vmdesc_len_misleads(0x7b7b));
+    assert_false(savevm_vmdesc_len_misleads(0x7b00));
+    assert_false(savevm_vmdesc_len_misleads(0x7c));
+    assert_false(savevm_vmdesc_len_misleads(0x1000000));
+
+    stream->data[OFF_VMDESC + 3] = padded >> 8;
+    stream->data[OFF_VMDESC + 4] = padded;
+    g_byte_array_append(stream, (const uint8_t *)"  ", 2);
+    assert_int_equal(fixture_load(stream->data, stream->len,
+                                  qemu_loadvm_state, &error_abort), 0);
+}
+
 /* Whatever follows the description is left for the next reader. */
 static void test_load_leaves_trailer(void **state)
 {
@@ -293,16 +337,22 @@ static const Corruption corruptions[] = {
       "section is too long (4278190088 bytes)" },
     { OFF_MACHINE + 7, '7', "Machine type received is 'colo-x87' and "
       "local is 'colo-x86'" },
-    { OFF_SUBNAME - 2, 0x01, "The configuration section does not "
-      "describe the machine" },
-    { OFF_SUBNAME + 28, 'X', "Unknown subsection "
-      "'configuration/colo-vm-machinX' in the configuration section" },
-    { OFF_SUBVERSION + 3, 0x02, "Unsupported version 2 of subsection "
-      "'configuration/colo-vm-machine'" },
-    { OFF_SUBVERSION + 4 + 4, 0x08, "RAM size mismatch: received "
-      "134217728 bytes and local is 67108864 bytes" },
-    { OFF_SUBVERSION + 4 + 11, 0x03, "vCPU count mismatch: received 3 "
-      "and local is 2" },
+    { OFF_MSECTION, 0x05, "The stream does not describe the machine: "
+      "section type 5 where section 'colo-vm-machine' was expected" },
+    { OFF_MNAME + 14, 'X', "The stream does not describe the machine: "
+      "section 'colo-vm-machinX' instance 0 where section "
+      "'colo-vm-machine' was expected" },
+    { OFF_MINSTANCE + 3, 0x01, "section 'colo-vm-machine' instance 1 "
+      "where" },
+    { OFF_MVERSION + 3, 0x02, "Unsupported version 2 of section "
+      "'colo-vm-machine' (expected 1)" },
+    { OFF_MRAM + 4, 0x08, "RAM size mismatch: received 134217728 bytes "
+      "and local is 67108864 bytes" },
+    { OFF_MVCPUS + 3, 0x03, "vCPU count mismatch: received 3 and local "
+      "is 2" },
+    { OFF_MFOOTER, 0x7f, "Missing section footer for colo-vm-machine" },
+    { OFF_MFOOTER + 4, 0x09, "Mismatched section id in footer for "
+      "colo-vm-machine - read 0x9 expected 0x3" },
     { OFF_LIVE + 2, 0x03, "Migration command POSTCOPY_ADVISE (0x3) is "
       "not supported" },
     { OFF_LIVE + 2, 0x63, "MIG_CMD 0x63 unknown (len 0x0)" },
@@ -342,7 +392,7 @@ static const Corruption corruptions[] = {
     { OFF_FULL1 + 13, 0x05, "Unknown savevm section or instance 'tiny' 5" },
     { OFF_FULL1 + 6, 'T', "Unknown savevm section or instance 'Tiny' 1" },
     { OFF_EOF, 0x7e, "Unknown savevm section type 126" },
-    { OFF_VMDESC + 1, 0x7f, "VMDESCRIPTION is too long (2130706912 bytes, "
+    { OFF_VMDESC + 1, 0x7f, "VMDESCRIPTION is too long (2130707245 bytes, "
       "at most 16777216)" },
     { OFF_VMDESC + 5, '[', "VMDESCRIPTION is not a JSON object" },
 };
@@ -598,6 +648,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_without_vmdesc, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_load_leaves_trailer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vmdesc_length, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_truncations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corruptions, setup, teardown),
