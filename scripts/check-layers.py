@@ -32,7 +32,7 @@ USES["main"] = set(USES) | {"main"}
 
 MIGRATION_CORE = {"qemu-file", "vmstate", "vmstate-types", "savevm-register",
                   "register", "savevm-int"}
-ACCEL = re.compile(r"^(kvm|qtest)")
+ACCEL = re.compile(r"^(kvm|tcg|qtest)")
 MAIN = {"main", "cmdline"}
 
 
