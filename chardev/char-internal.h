@@ -70,7 +70,22 @@ struct Chardev {
     uint64_t dropped;
     /* Created with the chardev; bh_schedule() is thread-safe. */
     BH *out_error_bh;
+
+    /*
+     * Protected by the BQL: the filters (ChardevFilter, in order), the
+     * one that owns the input (NULL: the backend feeds the frontend),
+     * and the stream positions (written by frontend output, which holds
+     * the BQL in every thread).
+     */
+    GArray *filters;
+    void *input_owner;
+    ChardevStreamState stream;
 };
+
+typedef struct ChardevFilter {
+    const ChardevFilterOps *ops;
+    void *opaque;
+} ChardevFilter;
 
 extern const ChardevClass chardev_stdio_class;
 extern const ChardevClass chardev_file_class;
@@ -96,9 +111,19 @@ void chardev_set_opened(Chardev *c, bool opened);
 /* Re-evaluate which fds are watched for what.  BQL. */
 void chardev_update_watches(Chardev *c);
 
-/* Frontend accessors for backends that produce input themselves. */
+/*
+ * Frontend accessors for backends that produce input themselves.  The
+ * room is 0 while a filter owns the input; delivering moves in_pos and
+ * shows the bytes to the filters first.
+ */
 int chardev_frontend_room(Chardev *c);
 void chardev_frontend_deliver(Chardev *c, const uint8_t *buf, int len);
+
+/* char-filter.c: let the filters take frontend output (true: taken). */
+bool chardev_filters_take_output(Chardev *c, const uint8_t *buf, int len);
+/* The frontend has room again: tell the input owner. */
+void chardev_filters_input_ready(Chardev *c);
+void chardev_filters_free(Chardev *c);
 
 /* Write out what is buffered, waiting at most @timeout_ms in total. */
 void chardev_flush_blocking(Chardev *c, int timeout_ms);

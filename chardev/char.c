@@ -101,6 +101,7 @@ static void chardev_output_error_bh(void *opaque)
 
 static void chardev_release(Chardev *c)
 {
+    chardev_filters_free(c);
     bh_delete(c->out_error_bh);
     g_byte_array_unref(c->wbuf);
     mutex_destroy(&c->out_lock);
@@ -173,7 +174,7 @@ bool chardev_is_connected(const Chardev *c)
     return c->opened;
 }
 
-int chardev_frontend_room(Chardev *c)
+int chardev_filter_input_room(Chardev *c)
 {
     int room;
 
@@ -184,11 +185,27 @@ int chardev_frontend_room(Chardev *c)
     return room > 0 ? room : 0;
 }
 
+int chardev_frontend_room(Chardev *c)
+{
+    return c->input_owner ? 0 : chardev_filter_input_room(c);
+}
+
 void chardev_frontend_deliver(Chardev *c, const uint8_t *buf, int len)
 {
-    if (c->fe_read && len > 0) {
-        c->fe_read(c->fe_opaque, buf, len);
+    uint64_t pos = c->stream.in_pos;
+
+    if (!c->fe_read || len <= 0) {
+        return;
     }
+    c->stream.in_pos += len;
+    for (guint i = 0; c->filters && i < c->filters->len; i++) {
+        ChardevFilter *f = &g_array_index(c->filters, ChardevFilter, i);
+
+        if (f->ops->input) {
+            f->ops->input(f->opaque, pos, buf, len);
+        }
+    }
+    c->fe_read(c->fe_opaque, buf, len);
 }
 
 static void chardev_update_watches_locked(Chardev *c);
@@ -381,6 +398,29 @@ void chardev_attach_fds(Chardev *c, int in_fd, int out_fd, bool is_socket)
 
 int chardev_write(Chardev *c, const uint8_t *buf, int len)
 {
+    if (!c || !buf || len < 0) {
+        return -1;
+    }
+    if (chardev_filters_take_output(c, buf, len)) {
+        return len;
+    }
+    return chardev_write_backend(c, buf, len);
+}
+
+bool chardev_write_all(Chardev *c, const uint8_t *buf, int len)
+{
+    bool room;
+
+    mutex_lock(&c->out_lock);
+    room = chardev_can_output_locked(c) && c->opened &&
+           c->wbuf->len + (size_t)len <= CHARDEV_WRITE_BUFFER_MAX;
+    mutex_unlock(&c->out_lock);
+    /* Only the BQL holder writes, so the room cannot shrink meanwhile. */
+    return room && chardev_write_backend(c, buf, len) == len;
+}
+
+int chardev_write_backend(Chardev *c, const uint8_t *buf, int len)
+{
     size_t done = 0, keep;
 
     if (!c || !buf || len < 0) {
@@ -485,6 +525,7 @@ void chardev_accept_input(Chardev *c)
     if (c->cls->accept_input) {
         c->cls->accept_input(c);
     }
+    chardev_filters_input_ready(c);
 }
 
 char *chardev_socket_address(const Chardev *c)

@@ -105,6 +105,11 @@ struct SerialState {
     uint8_t rx_fifo[UART_FIFO_LEN];
     uint8_t rx_head;        /* index of the oldest byte */
     uint8_t rx_count;
+
+    /* The chardev's stream positions, copied around save and load. */
+    uint64_t stream_in_pos;
+    uint64_t stream_out_pos;
+    uint32_t stream_epoch;
 };
 
 static unsigned serial_rx_capacity(const SerialState *s)
@@ -463,6 +468,61 @@ static const VMStateDescription vmstate_serial_rx_fifo = {
     },
 };
 
+/*
+ * With the COLO proxy attached, the positions of the bytes the UART took
+ * in and sent out travel with its registers, so that the secondary
+ * resumes both streams exactly where the primary's checkpoint left them
+ * (the FIFO above holds input already counted in in_pos).
+ */
+static bool serial_stream_needed(void *opaque)
+{
+    SerialState *s = opaque;
+
+    return s->chr && chardev_has_filters(s->chr);
+}
+
+static int serial_stream_pre_save(void *opaque)
+{
+    SerialState *s = opaque;
+    ChardevStreamState st;
+
+    chardev_get_stream_state(s->chr, &st);
+    s->stream_in_pos = st.in_pos;
+    s->stream_out_pos = st.out_pos;
+    s->stream_epoch = st.epoch;
+    return 0;
+}
+
+static int serial_stream_post_load(void *opaque, int version_id)
+{
+    SerialState *s = opaque;
+    ChardevStreamState st = {
+        .in_pos = s->stream_in_pos,
+        .out_pos = s->stream_out_pos,
+        .epoch = s->stream_epoch,
+    };
+
+    if (s->chr) {
+        chardev_set_stream_state(s->chr, &st);
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_serial_stream = {
+    .name = "serial/stream",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = serial_stream_needed,
+    .pre_save = serial_stream_pre_save,
+    .post_load = serial_stream_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(stream_in_pos, SerialState),
+        VMSTATE_UINT64(stream_out_pos, SerialState),
+        VMSTATE_UINT32(stream_epoch, SerialState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 /* Without the subsection the FIFO was empty. */
 static int serial_pre_load(void *opaque)
 {
@@ -522,6 +582,7 @@ const VMStateDescription vmstate_serial = {
     },
     .subsections = (const VMStateDescription *const[]) {
         &vmstate_serial_rx_fifo,
+        &vmstate_serial_stream,
         NULL
     },
 };

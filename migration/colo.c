@@ -522,6 +522,60 @@ static void colo_send_exit_event(COLOMode mode)
     bql_unlock();
 }
 
+/* ---- events for the COLO proxy ---- */
+
+typedef struct ColoEventHandler {
+    ColoEventFn *fn;
+    void *opaque;
+} ColoEventHandler;
+
+/* Protected by the BQL. */
+static GArray *colo_event_handlers;
+
+void colo_add_event_handler(ColoEventFn *fn, void *opaque)
+{
+    ColoEventHandler h = { .fn = fn, .opaque = opaque };
+
+    g_assert(bql_locked());
+    if (!colo_event_handlers) {
+        colo_event_handlers = g_array_new(false, false,
+                                          sizeof(ColoEventHandler));
+    }
+    g_array_append_val(colo_event_handlers, h);
+}
+
+void colo_remove_event_handler(ColoEventFn *fn, void *opaque)
+{
+    g_assert(bql_locked());
+    for (guint i = 0; colo_event_handlers &&
+         i < colo_event_handlers->len; i++) {
+        ColoEventHandler *h = &g_array_index(colo_event_handlers,
+                                             ColoEventHandler, i);
+
+        if (h->fn == fn && h->opaque == opaque) {
+            g_array_remove_index(colo_event_handlers, i);
+            break;
+        }
+    }
+    if (colo_event_handlers && colo_event_handlers->len == 0) {
+        g_array_free(colo_event_handlers, true);
+        colo_event_handlers = NULL;
+    }
+}
+
+static void colo_notify(COLOMode mode, ColoEvent event)
+{
+    g_assert(bql_locked());
+    trace_colo_notify(COLOMode_str(mode), event);
+    for (guint i = 0; colo_event_handlers &&
+         i < colo_event_handlers->len; i++) {
+        ColoEventHandler *h = &g_array_index(colo_event_handlers,
+                                             ColoEventHandler, i);
+
+        h->fn(h->opaque, mode, event);
+    }
+}
+
 /* ---- primary ---- */
 
 void colo_checkpoint_request(void)
@@ -625,6 +679,7 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     }
     stop_ms = colo_now_ms();
     vm_stop_force_state(RUN_STATE_COLO);
+    colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_CHECKPOINT);
     bql_unlock();
     trace_colo_vm_state_change("run", "stop");
 
@@ -655,6 +710,9 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
                                     errp)) {
         return false;
     }
+    bql_lock();
+    colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_COMMITTED);
+    bql_unlock();
     if (!colo_vm_start(errp)) {
         return false;
     }
@@ -770,6 +828,9 @@ void migrate_start_colo_process(MigrationState *s)
     bql_lock();
     entered = migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
                                   MIGRATION_STATUS_COLO);
+    if (entered) {
+        colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_START);
+    }
     bql_unlock();
     if (!entered) {
         return;     /* cancelled meanwhile */
@@ -781,6 +842,9 @@ void migrate_start_colo_process(MigrationState *s)
      * runs alone too (the secondary is left waiting for a takeover).
      */
     bql_lock();
+    if (migration_state_get(s) == MIGRATION_STATUS_CANCELLING) {
+        colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_ALONE);
+    }
     if ((failover_get_state() == FAILOVER_STATUS_COMPLETED ||
          migration_state_get(s) == MIGRATION_STATUS_CANCELLING) &&
         !system_shutdown_requested(NULL) && !runstate_is_running()) {
@@ -810,6 +874,7 @@ static void primary_vm_do_failover(void)
                      "Primary VM", FailoverStatus_str(old));
         return;
     }
+    colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_ALONE);
     semaphore_post(&colo.exit_sem);
 }
 
@@ -909,6 +974,9 @@ static bool colo_incoming_process_checkpoint(Error **errp)
 
     bql_lock();
     ok = colo_apply_checkpoint(bioc, &commit_ms, errp);
+    if (ok) {
+        colo_notify(COLO_MODE_SECONDARY, COLO_EVENT_COMMITTED);
+    }
     if (ok && failover_get_state() == FAILOVER_STATUS_RELAUNCH) {
         /* A takeover that arrived while loading runs now. */
         failover_set_state(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_NONE);
@@ -937,6 +1005,7 @@ static void *colo_incoming_thread(void *opaque)
     bql_lock();
     migration_set_state(colo.incoming_state, MIGRATION_STATUS_ACTIVE,
                         MIGRATION_STATUS_COLO);
+    colo_notify(COLO_MODE_SECONDARY, COLO_EVENT_START);
     bql_unlock();
     if (!colo_vm_start(&err) ||
         !colo_send_message(colo.to_src, COLO_MESSAGE_CHECKPOINT_READY,
@@ -1045,6 +1114,7 @@ static void secondary_vm_do_failover(void)
                      "secondary VM", FailoverStatus_str(old));
         return;
     }
+    colo_notify(COLO_MODE_SECONDARY, COLO_EVENT_ALONE);
     semaphore_post(&colo.incoming_sem);
 }
 

@@ -28,6 +28,7 @@ USES = {
 USES["accel"] = USES["system"] | {"accel"}
 USES["hw"] = USES["system"] | {"hw"}
 USES["migration"] = USES["system"] | {"migration"}
+USES["proxy"] = USES["migration"] | {"proxy"}
 USES["main"] = set(USES) | {"main"}
 
 MIGRATION_CORE = {"qemu-file", "vmstate", "vmstate-types", "savevm-register",
@@ -74,7 +75,7 @@ def main():
     include = re.compile(r'^#include "([^"]+)"', re.M)
     bad = []
     for folder in ("util", "trace", "qapi", "io", "chardev", "monitor",
-                   "migration", "system", "hw"):
+                   "migration", "system", "hw", "proxy"):
         for path in sorted((root / folder).glob("*.c")):
             layer = layer_of_source(path)
             for name in include.findall(path.read_text(encoding="utf-8")):

@@ -33,6 +33,7 @@ typedef enum CmdlineOption {
     OPT_PAUSED,
     OPT_SERIAL,
     OPT_CHARDEV,
+    OPT_OBJECT,
     OPT_QTEST,
     OPT_INCOMING,
     OPT_VERSION,
@@ -60,6 +61,7 @@ static const OptionDef option_defs[] = {
     { "S", OPT_PAUSED, false },
     { "serial", OPT_SERIAL, true },
     { "chardev", OPT_CHARDEV, true },
+    { "object", OPT_OBJECT, true },
     { "qtest", OPT_QTEST, true },
     { "incoming", OPT_INCOMING, true },
     { "version", OPT_VERSION, false },
@@ -91,6 +93,9 @@ static void print_help(void)
            "                tcp:HOST:PORT[,...], chardev:ID\n"
            "-chardev BACKEND,id=ID[,...]\n"
            "                create a character device\n"
+           "-object TYPE,id=ID[,...]\n"
+           "                colo-compare, filter-mirror or\n"
+           "                filter-redirector (docs/colo.md)\n"
            "-qtest SPEC     serve the qtest protocol on a chardev\n"
            "-incoming URI   wait for an incoming migration: tcp:HOST:PORT,\n"
            "                unix:PATH, exec:CMD, file:PATH, or defer\n"
@@ -417,6 +422,9 @@ static OptionResult handle_option(Cmdline *cl, MachineState *ms,
         return handle_single(&ms->serial, "serial", optarg);
     case OPT_CHARDEV:
         g_ptr_array_add(cl->chardevs, (gpointer)optarg);
+        return OPTION_CONTINUE;
+    case OPT_OBJECT:
+        g_ptr_array_add(cl->objects, (gpointer)optarg);
         return OPTION_CONTINUE;
     case OPT_QTEST:
         return handle_single(&ms->qtest, "qtest", optarg);

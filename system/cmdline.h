@@ -14,6 +14,7 @@
 typedef struct Cmdline {
     GPtrArray *qmp;         /* const char *, borrowed from argv */
     GPtrArray *chardevs;    /* -chardev arguments, borrowed from argv */
+    GPtrArray *objects;     /* -object arguments, borrowed from argv */
     const char *name;
     const char *incoming;   /* -incoming URI, borrowed from argv */
 } Cmdline;

@@ -18,6 +18,7 @@
 #include "chardev/char.h"
 #include "migration/migration.h"
 #include "monitor/monitor.h"
+#include "proxy/colo-proxy.h"
 #include "qapi/qapi-commands.h"
 #include "system/cmdline.h"
 #include "system/fdt.h"
@@ -111,6 +112,7 @@ static G_GNUC_NORETURN void startup_fail(Error *err)
     migration_shutdown();
     machine_cleanup();
     qtest_server_cleanup();
+    colo_proxy_cleanup();
     chardev_cleanup_all();
     monitor_cleanup();
     trace_cleanup();
@@ -126,6 +128,21 @@ static void create_chardevs(Cmdline *cl)
 
         if (!chardev_new_from_opts(optarg, &err)) {
             error_prepend(&err, "-chardev %s: ", optarg);
+            startup_fail(err);
+        }
+    }
+}
+
+/* After the machine: the objects name the serial port's chardev. */
+static void create_objects(Cmdline *cl)
+{
+    Error *err = NULL;
+
+    for (guint i = 0; i < cl->objects->len; i++) {
+        const char *optarg = g_ptr_array_index(cl->objects, i);
+
+        if (!colo_proxy_object_add(optarg, &err)) {
+            error_prepend(&err, "-object %s: ", optarg);
             startup_fail(err);
         }
     }
@@ -233,6 +250,7 @@ int main(int argc, char **argv)
     Cmdline cl = {
         .qmp = g_ptr_array_new(),
         .chardevs = g_ptr_array_new(),
+        .objects = g_ptr_array_new(),
     };
     MachineState *ms;
     Error *err = NULL;
@@ -253,6 +271,7 @@ int main(int argc, char **argv)
     migration_init();
     create_chardevs(&cl);
     create_machine(ms);
+    create_objects(&cl);
     if (cl.incoming && !runstate_set(RUN_STATE_INMIGRATE, &err)) {
         startup_fail(err);
     }
@@ -268,6 +287,7 @@ int main(int argc, char **argv)
     machine_cleanup();
     qtest_server_cleanup();
     monitor_cleanup();
+    colo_proxy_cleanup();
     chardev_cleanup_all();
     runstate_cleanup();
     trace_cleanup();
@@ -276,5 +296,6 @@ int main(int argc, char **argv)
     close(sigfd);
     g_ptr_array_free(cl.qmp, true);
     g_ptr_array_free(cl.chardevs, true);
+    g_ptr_array_free(cl.objects, true);
     return status;
 }

@@ -86,8 +86,9 @@ void chardev_set_handlers(Chardev *c, CharCanReadFn *can_read,
 bool chardev_in_use(const Chardev *c);
 
 /*
- * Send @len bytes to the backend.  Returns how many were taken (written
- * or buffered): @len unless some were dropped because no peer is
+ * The frontend sends @len bytes: through the filters, then to the
+ * backend.  Returns how many were taken (written, buffered or taken by
+ * a filter): @len unless some were dropped because no peer is
  * connected, the buffer is full or the output failed; -1 on a bad
  * argument.  BQL held, any thread; never blocks.
  */
@@ -139,6 +140,81 @@ int chardev_ringbuf_input(Chardev *c, const uint8_t *buf, int len);
  * false with errp set on a poll failure.  Main thread, BQL held.
  */
 bool chardev_wait_for_clients(int abort_fd, Error **errp);
+
+/*
+ * Filters and stream positions (the COLO proxy, docs/colo.md).
+ *
+ * A frontend's two byte streams have positions: in_pos counts the bytes
+ * delivered to the frontend, out_pos the bytes it wrote, both since the
+ * chardev was created.  epoch is a number the output comparison raises
+ * at every checkpoint.  They are part of the frontend's device state
+ * (the UART saves them when filters are attached), so that a COLO
+ * secondary continues both streams at exactly the primary's positions.
+ *
+ * Filters sit between the frontend and the backend, in the order they
+ * were added.  Every callback runs with the BQL held, in the thread that
+ * moved the bytes (a vCPU for output, the main loop for input).
+ */
+typedef struct ChardevStreamState {
+    uint64_t in_pos;
+    uint64_t out_pos;
+    uint32_t epoch;
+} ChardevStreamState;
+
+typedef struct ChardevFilterOps {
+    /*
+     * The frontend wrote @len bytes starting at stream position @pos.
+     * Return true to take them: neither later filters nor the backend
+     * see them.  NULL: output is not looked at.
+     */
+    bool (*output)(void *opaque, uint64_t pos, const uint8_t *buf, int len);
+    /* @len bytes at input position @pos reach the frontend. May be NULL. */
+    void (*input)(void *opaque, uint64_t pos, const uint8_t *buf, int len);
+    /*
+     * For the filter that owns the input (chardev_filter_own_input()):
+     * the frontend has room again or the positions changed.  May be NULL.
+     */
+    void (*input_ready)(void *opaque);
+    /* chardev_set_stream_state() replaced the positions.  May be NULL. */
+    void (*stream_loaded)(void *opaque);
+} ChardevFilterOps;
+
+/* Attach a filter behind those already there; @opaque identifies it. */
+void chardev_filter_add(Chardev *c, const ChardevFilterOps *ops,
+                        void *opaque);
+/* Detach the filter added with @opaque (giving up input it owned). */
+void chardev_filter_remove(Chardev *c, void *opaque);
+bool chardev_has_filters(const Chardev *c);
+
+/*
+ * While a filter owns the input (@own), the backend is not read at all
+ * (what arrives waits in the kernel) and the frontend gets only what the
+ * filter injects.  Giving it back resumes reading the backend.
+ */
+void chardev_filter_own_input(Chardev *c, void *opaque, bool own);
+/* How many bytes the frontend takes now (0 when it has no room). */
+int chardev_filter_input_room(Chardev *c);
+/*
+ * Deliver @len bytes, at most chardev_filter_input_room(), to the
+ * frontend as input at the current in_pos.
+ */
+void chardev_filter_inject(Chardev *c, const uint8_t *buf, int len);
+
+void chardev_get_stream_state(const Chardev *c, ChardevStreamState *st);
+void chardev_set_stream_state(Chardev *c, const ChardevStreamState *st);
+/* Raise the epoch by one and return the new value. */
+uint32_t chardev_next_epoch(Chardev *c);
+
+/*
+ * Send to the backend past every filter (what a filter releases to
+ * the outside).  Same contract as chardev_write().
+ */
+int chardev_write_backend(Chardev *c, const uint8_t *buf, int len);
+/*
+ * Send all @len bytes or none (a framed record must never be cut):
+ * false when no peer is connected or the write buffer lacks room.
+ */
+bool chardev_write_all(Chardev *c, const uint8_t *buf, int len);
 
 /*
  * Close and free one chardev, removing a socket file it created.  Output

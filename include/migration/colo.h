@@ -87,6 +87,33 @@ COLOCheckpointStats *colo_checkpoint_stats(void);
  */
 void colo_shutdown(void);
 
+/*
+ * What the COLO proxy (output comparison, docs/colo.md) is told.  Every
+ * event comes with the BQL held and the local VM stopped.
+ */
+typedef enum ColoEvent {
+    /* This side entered COLO; both VMs now start from the same state. */
+    COLO_EVENT_START,
+    /* Primary: stopped for a checkpoint, before its state is saved. */
+    COLO_EVENT_CHECKPOINT,
+    /*
+     * The checkpoint is in place on the secondary: on the primary when
+     * vmstate-loaded arrived, on the secondary once it was applied.
+     */
+    COLO_EVENT_COMMITTED,
+    /*
+     * This side runs alone from now on: a takeover completed (or, on
+     * the primary, COLO was cancelled).
+     */
+    COLO_EVENT_ALONE,
+} ColoEvent;
+
+typedef void ColoEventFn(void *opaque, COLOMode mode, ColoEvent event);
+
+/* Handlers run in the order added.  BQL held. */
+void colo_add_event_handler(ColoEventFn *fn, void *opaque);
+void colo_remove_event_handler(ColoEventFn *fn, void *opaque);
+
 /* ---- primary (migration thread) ---- */
 
 /*
