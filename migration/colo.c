@@ -563,7 +563,7 @@ void colo_remove_event_handler(ColoEventFn *fn, void *opaque)
     }
 }
 
-static void colo_notify(COLOMode mode, ColoEvent event)
+void colo_notify_event(COLOMode mode, ColoEvent event)
 {
     g_assert(bql_locked());
     trace_colo_notify(COLOMode_str(mode), event);
@@ -679,7 +679,7 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     }
     stop_ms = colo_now_ms();
     vm_stop_force_state(RUN_STATE_COLO);
-    colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_CHECKPOINT);
+    colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_CHECKPOINT);
     bql_unlock();
     trace_colo_vm_state_change("run", "stop");
 
@@ -711,7 +711,7 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
         return false;
     }
     bql_lock();
-    colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_COMMITTED);
+    colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_COMMITTED);
     bql_unlock();
     if (!colo_vm_start(errp)) {
         return false;
@@ -829,7 +829,7 @@ void migrate_start_colo_process(MigrationState *s)
     entered = migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
                                   MIGRATION_STATUS_COLO);
     if (entered) {
-        colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_START);
+        colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_START);
     }
     bql_unlock();
     if (!entered) {
@@ -843,7 +843,7 @@ void migrate_start_colo_process(MigrationState *s)
      */
     bql_lock();
     if (migration_state_get(s) == MIGRATION_STATUS_CANCELLING) {
-        colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_ALONE);
+        colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_ALONE);
     }
     if ((failover_get_state() == FAILOVER_STATUS_COMPLETED ||
          migration_state_get(s) == MIGRATION_STATUS_CANCELLING) &&
@@ -874,7 +874,7 @@ static void primary_vm_do_failover(void)
                      "Primary VM", FailoverStatus_str(old));
         return;
     }
-    colo_notify(COLO_MODE_PRIMARY, COLO_EVENT_ALONE);
+    colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_ALONE);
     semaphore_post(&colo.exit_sem);
 }
 
@@ -975,7 +975,7 @@ static bool colo_incoming_process_checkpoint(Error **errp)
     bql_lock();
     ok = colo_apply_checkpoint(bioc, &commit_ms, errp);
     if (ok) {
-        colo_notify(COLO_MODE_SECONDARY, COLO_EVENT_COMMITTED);
+        colo_notify_event(COLO_MODE_SECONDARY, COLO_EVENT_COMMITTED);
     }
     if (ok && failover_get_state() == FAILOVER_STATUS_RELAUNCH) {
         /* A takeover that arrived while loading runs now. */
@@ -1005,7 +1005,7 @@ static void *colo_incoming_thread(void *opaque)
     bql_lock();
     migration_set_state(colo.incoming_state, MIGRATION_STATUS_ACTIVE,
                         MIGRATION_STATUS_COLO);
-    colo_notify(COLO_MODE_SECONDARY, COLO_EVENT_START);
+    colo_notify_event(COLO_MODE_SECONDARY, COLO_EVENT_START);
     bql_unlock();
     if (!colo_vm_start(&err) ||
         !colo_send_message(colo.to_src, COLO_MESSAGE_CHECKPOINT_READY,
@@ -1114,7 +1114,7 @@ static void secondary_vm_do_failover(void)
                      "secondary VM", FailoverStatus_str(old));
         return;
     }
-    colo_notify(COLO_MODE_SECONDARY, COLO_EVENT_ALONE);
+    colo_notify_event(COLO_MODE_SECONDARY, COLO_EVENT_ALONE);
     semaphore_post(&colo.incoming_sem);
 }
 

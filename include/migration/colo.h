@@ -113,6 +113,11 @@ typedef void ColoEventFn(void *opaque, COLOMode mode, ColoEvent event);
 /* Handlers run in the order added.  BQL held. */
 void colo_add_event_handler(ColoEventFn *fn, void *opaque);
 void colo_remove_event_handler(ColoEventFn *fn, void *opaque);
+/*
+ * Call every handler.  The COLO threads do at the points above; unit
+ * tests drive the proxy with it without a peer.  BQL held.
+ */
+void colo_notify_event(COLOMode mode, ColoEvent event);
 
 /* ---- primary (migration thread) ---- */
 
