@@ -23,8 +23,9 @@ static char *common_args(const ColoPairOpts *o)
     g_autofree char *smp = o->smp ? g_strdup_printf("-smp %u", o->smp)
                                   : g_strdup("");
     g_autofree char *accel = o->qtest ? g_strdup("") :
-        g_strdup_printf("%s%s -serial stdio", o->accel ? "-accel " : "",
-                        o->accel ? o->accel : "");
+        g_strdup_printf("%s%s%s", o->accel ? "-accel " : "",
+                        o->accel ? o->accel : "",
+                        o->own_serial ? "" : " -serial stdio");
 
     return g_strdup_printf("-m %uM %s %s %s", o->ram_mib ? o->ram_mib : 32,
                            smp, accel, o->extra ? o->extra : "");
@@ -32,13 +33,16 @@ static char *common_args(const ColoPairOpts *o)
 
 static bool start_primary(ColoPair *pair, const ColoPairOpts *o)
 {
-    g_autofree char *common = common_args(o);
+    g_autofree char *base = common_args(o);
+    g_autofree char *common = g_strdup_printf(
+        "%s %s", base, o->primary_extra ? o->primary_extra : "");
     g_autofree char *args = NULL;
 
     if (o->qtest) {
         pair->primary = migtest_start_source_qtest(common, &pair->pqt);
     } else {
-        args = g_strdup_printf("%s%s%s", common, o->kernel ? " -kernel " : "",
+        args = g_strdup_printf("%s%s%s", common,
+                               o->kernel ? " -kernel " : "",
                                o->kernel ? o->kernel : "");
         pair->primary = migtest_start_source(args);
     }
@@ -47,7 +51,9 @@ static bool start_primary(ColoPair *pair, const ColoPairOpts *o)
 
 static bool start_secondary(ColoPair *pair, const ColoPairOpts *o)
 {
-    g_autofree char *common = common_args(o);
+    g_autofree char *base = common_args(o);
+    g_autofree char *common = g_strdup_printf(
+        "%s %s", base, o->secondary_extra ? o->secondary_extra : "");
 
     if (o->qtest) {
         pair->secondary = migtest_start_dest_qtest(common, "defer",
@@ -98,6 +104,36 @@ bool colo_pair_start(ColoPair *pair, const ColoPairOpts *o)
 fail:
     colo_pair_free(pair);
     return false;
+}
+
+void colo_pair_proxy_args(ColoPairOpts *opts, const char *dir,
+                          const char *compare_opts, char **pextra,
+                          char **sextra)
+{
+    *pextra = g_strdup_printf(
+        "-chardev socket,id=serial0,path=%s/p.sock,server=on,wait=off "
+        "-serial chardev:serial0 "
+        "-chardev socket,id=mirror0,path=%s/m.sock,server=on,wait=off "
+        "-chardev socket,id=compare1,path=%s/c.sock,server=on,wait=off "
+        "-object filter-mirror,id=m0,chardev=serial0,queue=tx,"
+        "outdev=mirror0 "
+        "-object colo-compare,id=comp0,primary_in=serial0,"
+        "secondary_in=compare1,outdev=serial0%s%s",
+        dir, dir, dir, compare_opts ? "," : "",
+        compare_opts ? compare_opts : "");
+    *sextra = g_strdup_printf(
+        "-chardev socket,id=serial0,path=%s/s.sock,server=on,wait=off "
+        "-serial chardev:serial0 "
+        "-chardev socket,id=red0,path=%s/m.sock,reconnect=1 "
+        "-chardev socket,id=red1,path=%s/c.sock,reconnect=1 "
+        "-object filter-redirector,id=f1,chardev=serial0,queue=tx,"
+        "indev=red0 "
+        "-object filter-redirector,id=f2,chardev=serial0,queue=rx,"
+        "outdev=red1",
+        dir, dir, dir);
+    opts->primary_extra = *pextra;
+    opts->secondary_extra = *sextra;
+    opts->own_serial = true;
 }
 
 bool colo_pair_migrate(ColoPair *pair)

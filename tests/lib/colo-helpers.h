@@ -46,6 +46,10 @@ typedef struct ColoPairOpts {
     const char *accel;          /* otherwise -accel (NULL: the default) */
     const char *kernel;         /* a guest: -kernel for the primary */
     const char *extra;          /* more options for both sides, or NULL */
+    /* More options for one side (e.g. its serial port and -object). */
+    const char *primary_extra;
+    const char *secondary_extra;
+    bool own_serial;            /* the extras give -serial: no stdio */
     bool no_colo_primary;       /* leave x-colo off on the primary */
     bool no_colo_secondary;     /* leave x-colo off on the secondary */
     bool via_proxy;             /* migrate through a fault proxy */
@@ -82,6 +86,19 @@ bool colo_pair_start(ColoPair *pair, const ColoPairOpts *opts);
 bool colo_pair_migrate(ColoPair *pair);
 /* Wait for MIGRATION 'colo' on both sides. */
 bool colo_pair_wait_colo(ColoPair *pair, int timeout_ms);
+/*
+ * Wire the COLO proxy (docs/colo.md) around the guest's serial port,
+ * with unix sockets in @dir: the primary serves clients on DIR/p.sock,
+ * the secondary on DIR/s.sock (read only after a takeover), and the
+ * mirror and comparer channels are DIR/m.sock and DIR/c.sock.
+ * @compare_opts (e.g. "mode=buffer") is added to colo-compare's options.
+ * Sets primary_extra, secondary_extra and own_serial of @opts to strings
+ * returned in *@pextra and *@sextra for the caller to g_free().
+ */
+void colo_pair_proxy_args(ColoPairOpts *opts, const char *dir,
+                          const char *compare_opts, char **pextra,
+                          char **sextra);
+
 /* Kill what still runs, free everything (sanitizer reports abort). */
 void colo_pair_free(ColoPair *pair);
 
