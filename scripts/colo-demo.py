@@ -13,8 +13,14 @@
 #   6. print a summary and remove every process and socket, whatever
 #      happened (a failed step, Ctrl-C, SIGTERM).
 #
-# The guest is the dirtier, which prints a 'B' after every pass over its
-# memory, under KVM when /dev/kvm can be used and under TCG otherwise.
+# The guest is the kv service (tests/guest/kv.c) behind the COLO proxy
+# (docs/colo.md): a client writes keys through the primary while the
+# checkpoints go by, some of its requests are still unanswered when the
+# primary is killed, and after the failover it reconnects to the
+# secondary, sends them again and reads every key back: every write it
+# was told OK about must be there.  With --guest dirtier the guest is the
+# dirtier, which prints a 'B' after every pass over its memory.  Guests
+# run under KVM when /dev/kvm can be used and under TCG otherwise.
 # With --qtest the machines run no guest code: they run under qtest and
 # this script plays the guest, writing RAM through the primary's qtest
 # socket and reading it back on the secondary after the failover.
@@ -277,6 +283,91 @@ class Qtest:
         self.request("memset 0x%x 0x%x 0x%x" % (addr, size, value))
 
 
+class KvClient:
+    """The kv service over its serial sockets, reconnecting on failure.
+
+    On every connection it sends CAN (the guest drops a half line) and
+    PING with a fresh token, and skips lines up to the matching PONG, so
+    replies meant for an earlier connection are never taken for its own.
+    A request without a reply is sent again on the next connection (SET
+    and GET are idempotent)."""
+
+    def __init__(self, paths, proc_of):
+        self.paths = paths
+        self.proc_of = proc_of      # path -> the process serving it
+        self.conn = None
+        self.at = 0
+        self.token = 0
+        self.reconnects = -1
+        self.resent = 0
+
+    def _connect(self, deadline):
+        while True:
+            path = self.paths[self.at % len(self.paths)]
+            self.at += 1
+            proc = self.proc_of[path]
+            try:
+                if proc.poll() is None:
+                    self.conn = LineSocket(path, "kv client", proc)
+                    self.token += 1
+                    self.conn.sock.sendall(b"\x18PING t%d\n" % self.token)
+                    while self.conn.read_line(2.0) != "PONG t%d" % self.token:
+                        pass
+                    self.reconnects += 1
+                    return path
+            except DemoError:
+                if self.conn:
+                    self.conn.close()
+                self.conn = None
+            if time.monotonic() > deadline:
+                raise DemoError("kv client: no address served within "
+                                "the deadline")
+            time.sleep(0.05)
+
+    def send(self, requests):
+        """Send without waiting: batch() with the same list reads them."""
+        if not self.conn:
+            self._connect(time.monotonic() + CONNECT_TIMEOUT)
+        self.conn.sock.sendall("".join(r + "\n" for r in requests).encode())
+        self.in_flight = requests
+
+    def batch(self, requests, timeout=FAILOVER_TIMEOUT):
+        """The replies to @requests, in order, resending what got none."""
+        deadline = time.monotonic() + timeout
+        replies = []
+        sent = getattr(self, "in_flight", None) is requests and self.conn
+        lost = False
+        self.in_flight = None
+        while len(replies) < len(requests):
+            try:
+                if not self.conn:
+                    self._connect(deadline)
+                    if lost:
+                        self.resent += len(requests) - len(replies)
+                    sent = False
+                if not sent:
+                    todo = requests[len(replies):]
+                    self.conn.sock.sendall("".join(r + "\n" for r in todo)
+                                           .encode())
+                    sent = True
+                while len(replies) < len(requests):
+                    replies.append(self.conn.read_line(2.0))
+            except (DemoError, OSError):
+                lost = lost or sent
+                if self.conn:
+                    self.conn.close()
+                self.conn = None
+                if time.monotonic() > deadline:
+                    raise DemoError("kv client: no reply within %.0f s" %
+                                    timeout)
+        return replies
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+
+
 class Vm:
     """One colo-vm process with its QMP (and qtest) connection."""
 
@@ -396,8 +487,13 @@ class Demo:
             self.accel, self.why = "kvm", "/dev/kvm is usable"
         else:
             self.accel, self.why = "tcg", "no usable KVM: %s" % why_not_kvm
-        # Whether a guest runs (the dirtier), or this script plays it.
+        # Whether a guest runs, or this script plays it.
         self.guest = self.accel != "qtest"
+        # The kv service behind the COLO proxy, with a client.
+        self.service = self.guest and opts.guest_name == "kv"
+        self.client = None
+        self.acked = {}         # key -> counter of its last OK
+        self.counter = 0
 
     def record(self, step, result):
         self.summary.append((step, result))
@@ -410,6 +506,8 @@ class Demo:
 
     def machine_args(self):
         args = ["-m", "%dM" % self.opts.ram_mib]
+        if self.service:
+            return args + ["-accel", self.accel]
         if self.guest:
             return args + ["-accel", self.accel, "-serial", "stdio"]
         return args + ["-accel", "qtest", "-qtest",
@@ -422,18 +520,22 @@ class Demo:
                 {"capability": "events", "state": True}]
         mig_sock = os.path.join(self.tmpdir, "mig.sock")
 
-        # The secondary needs x-colo before the stream arrives.
+        # The secondary needs x-colo before the stream arrives.  With the
+        # service, the primary comes first: the secondary's proxy
+        # chardevs connect to it.
+        if self.service:
+            self.start_primary()
         sec = self.start_vm("secondary",
-                            self.machine_args() + ["-incoming", "defer"])
+                            self.machine_args() + self.proxy_args("s") +
+                            ["-incoming", "defer"])
         sec.qmp.cmd("migrate-set-capabilities", {"capabilities": caps})
         sec.qmp.cmd("migrate-incoming", {"uri": "unix:" + mig_sock})
         say("secondary pid %d: -incoming defer, x-colo + events, "
             "listening on %s" % (sec.pid, mig_sock))
 
-        pargs = self.machine_args()
-        if self.guest:
-            pargs += ["-kernel", self.opts.guest]
-        pri = self.start_vm("primary", pargs)
+        if not self.service:
+            self.start_primary()
+        pri = self.pri
         pri.qmp.cmd("migrate-set-capabilities", {"capabilities": caps})
         pri.qmp.cmd("migrate-set-parameters",
                     {"max-bandwidth": 100 * 1024 * MIB,
@@ -441,15 +543,75 @@ class Demo:
                      "x-checkpoint-delay": self.opts.delay})
         say("primary pid %d: %s guest, x-colo + events, "
             "x-checkpoint-delay %d ms" %
-            (pri.pid, "dirtier" if self.guest else "qtest", self.opts.delay))
+            (pri.pid, self.opts.guest_name if self.guest else "qtest",
+             self.opts.delay))
         self.record("primary + secondary started",
                     "pids %d, %d (%s, %d MiB)" %
                     (pri.pid, sec.pid, self.accel,
                      self.opts.ram_mib))
         self.pri, self.sec, self.uri = pri, sec, "unix:" + mig_sock
 
-    def guest_started(self):
+    def proxy_args(self, side):
+        """The COLO proxy around the serial port (docs/colo.md)."""
+        if not self.service:
+            return []
+        d = self.tmpdir
+        sock = "socket,id=%s,path=" + d + "/%s.sock,server=on,wait=off"
+        args = ["-chardev", sock % ("serial0", side + "-client"),
+                "-serial", "chardev:serial0"]
+        if side == "p":
+            return args + [
+                "-chardev", sock % ("mirror0", "mirror"),
+                "-chardev", sock % ("compare1", "compare"),
+                "-object", "filter-mirror,id=m0,chardev=serial0,queue=tx,"
+                "outdev=mirror0",
+                "-object", "colo-compare,id=comp0,primary_in=serial0,"
+                "secondary_in=compare1,outdev=serial0,compare_timeout=1000,"
+                "expired_scan_cycle=100"]
+        return args + [
+            "-chardev", "socket,id=red0,path=%s/mirror.sock,reconnect=1" % d,
+            "-chardev", "socket,id=red1,path=%s/compare.sock,reconnect=1" % d,
+            "-object", "filter-redirector,id=f1,chardev=serial0,queue=tx,"
+            "indev=red0",
+            "-object", "filter-redirector,id=f2,chardev=serial0,queue=rx,"
+            "outdev=red1"]
+
+    def start_primary(self):
+        pargs = self.machine_args() + self.proxy_args("p")
         if self.guest:
+            pargs += ["-kernel", self.opts.guest]
+        self.pri = self.start_vm("primary", pargs)
+
+    def kv_writes(self, n, send_only=False):
+        """SET @n keys; record the ones acknowledged."""
+        reqs, keys = [], []
+        for _ in range(n):
+            self.counter += 1
+            key = "k%d" % (self.counter * 7919 % 997)
+            keys.append((key, self.counter))
+            reqs.append("SET %s v%08d" % (key, self.counter))
+        if send_only:
+            self.client.send(reqs)
+            return reqs, keys
+        self.kv_record(reqs, keys, self.client.batch(reqs))
+        return None
+
+    def kv_record(self, reqs, keys, replies):
+        for (key, c), rep, req in zip(keys, replies, reqs):
+            if not rep.startswith("OK"):
+                raise DemoError("kv: '%s' answered '%s'" % (req, rep))
+            self.acked[key] = c
+
+    def guest_started(self):
+        if self.service:
+            paths = [os.path.join(self.tmpdir, n + "-client.sock")
+                     for n in ("p", "s")]
+            self.client = KvClient(paths, {paths[0]: self.pri.proc,
+                                           paths[1]: self.sec.proc})
+            self.kv_writes(16)
+            say("kv service answering on the primary's serial socket "
+                "(16 writes acknowledged)")
+        elif self.guest:
             deadline = time.monotonic() + CONNECT_TIMEOUT
             while self.pri.serial_count("B") < 1:
                 if time.monotonic() > deadline or not self.pri.alive():
@@ -501,8 +663,11 @@ class Demo:
         return "" if last is None else ", STOP->RESUME %.1f ms" % last
 
     def dirty_between_checkpoints(self, n):
-        """qtest: the primary's 'guest' writes a little between checkpoints."""
-        if not self.guest:
+        """qtest: the primary's 'guest' writes a little between checkpoints;
+        with the service, the client writes keys."""
+        if self.service:
+            self.kv_writes(16)
+        elif not self.guest:
             self.pri.qtest.memset(0x800000 + (n % 8) * MIB, MIB, n & 0xff)
             self.pri.qtest.write(0x100000 + 64, b"tick %d\0" % n)
 
@@ -537,9 +702,19 @@ class Demo:
             ev = self.event_pauses()
             last = stat(colo, "last-pause-time", "last-pause")
             avg = stat(colo, "average-pause-time", "average-pause")
-            say("  checkpoint %3d: pause %s (average %s)%s" %
-                (count, fmt_ms(last), fmt_ms(avg), ev))
+            say("  checkpoint %3d: pause %s (average %s)%s%s" %
+                (count, fmt_ms(last), fmt_ms(avg), ev,
+                 "; %d keys acknowledged" % len(self.acked)
+                 if self.service else ""))
         _, scolo = colo_stats(self.sec.qmp)
+        if self.service:
+            cmp = self.pri.qmp.cmd("x-query-colo-compare")[0]
+            say("primary x-query-colo-compare: %s" % json.dumps(cmp))
+            self.record("output released by the comparer",
+                        "%d bytes matched the secondary's, %d by a "
+                        "checkpoint; %d held now" %
+                        (cmp["released-match"], cmp["released-checkpoint"],
+                         cmp["held"]))
         say("primary colo: %s" % json.dumps(colo))
         say("secondary colo: %s" % json.dumps(scolo))
         self.record("checkpoints watched",
@@ -570,6 +745,11 @@ class Demo:
 
     def fail_over(self):
         sec = self.sec
+        in_flight = None
+        if self.service:
+            # Requests on their way when the primary dies: the client
+            # gets no answer and must send them again to the secondary.
+            in_flight = self.kv_writes(8, send_only=True)
         self.pri.kill9()
         say("primary killed with SIGKILL (pid %d)" % self.pri.pid)
         self.record("primary killed", "kill -9 %d" % self.pri.pid)
@@ -624,9 +804,39 @@ class Demo:
         self.record("query-colo-status (secondary)",
                     "mode %s, last-mode %s, reason %s" %
                     (st["mode"], st["last-mode"], st["reason"]))
+        self.in_flight = in_flight
+
+    def service_survives(self):
+        """The client goes on with the secondary and finds every write."""
+        reqs, keys = self.in_flight
+        t = time.monotonic()
+        self.kv_record(reqs, keys, self.client.batch(reqs))
+        say("kv client reconnected to the secondary after %.2f s and sent "
+            "its %d unanswered requests again: all acknowledged" %
+            (time.monotonic() - t, self.client.resent))
+        keys = sorted(self.acked)
+        replies = []
+        for i in range(0, len(keys), 32):
+            replies += self.client.batch(["GET " + k for k in keys[i:i + 32]])
+        lost = [k for k, r in zip(keys, replies)
+                if not r.startswith("v") or int(r[1:]) < self.acked[k]]
+        if lost:
+            raise DemoError("kv: %d acknowledged writes missing on the "
+                            "secondary, e.g. %s" % (len(lost), lost[0]))
+        self.kv_writes(16)
+        say("secondary holds every acknowledged write: %d keys checked, "
+            "none lost; new writes acknowledged" % len(keys))
+        self.record("client after failover",
+                    "reconnected to the secondary, %d requests resent" %
+                    self.client.resent)
+        self.record("acknowledged writes on the secondary",
+                    "%d of %d keys, none lost" % (len(keys), len(keys)))
 
     def guest_survives(self):
         sec = self.sec
+        if self.service:
+            self.service_survives()
+            return
         if self.guest:
             # Counted from the moment the failover completed.
             self.b_before = sec.serial_count("B")
@@ -670,8 +880,8 @@ class Demo:
             raise DemoError("guest %s not found" % self.opts.guest)
         self.tmpdir = tempfile.mkdtemp(prefix="colo-demo.")
         say("COLO demo: %s (%s)" %
-            ("the dirtier guest under " + self.accel if self.guest
-             else "qtest, no guest code", self.why))
+            ("the %s guest under %s" % (self.opts.guest_name, self.accel)
+             if self.guest else "qtest, no guest code", self.why))
         self.start_pair()
         self.guest_started()
         self.enter_colo()
@@ -681,6 +891,8 @@ class Demo:
         self.guest_survives()
 
     def cleanup(self):
+        if self.client:
+            self.client.close()
         for vm in reversed(self.vms):
             vm.shut_down()
         if self.tmpdir:
@@ -712,6 +924,11 @@ def main():
     ap.add_argument("--qtest", action="store_true",
                     help="run no guest code: qtest machines, the script "
                     "plays the guest")
+    ap.add_argument("--guest", dest="guest_name", default="kv",
+                    choices=["kv", "dirtier"],
+                    help="kv: the key-value service with a client, behind "
+                    "the COLO proxy (default); dirtier: a guest that "
+                    "rewrites its memory")
     ap.add_argument("--ram-mib", type=int, default=64,
                     help="guest RAM in MiB (default 64)")
     ap.add_argument("--delay", type=int, default=300,
@@ -721,7 +938,7 @@ def main():
     opts = ap.parse_args()
     opts.binary = os.path.join(opts.build_dir, "colo-vm")
     opts.guest = os.path.join(opts.build_dir, "tests", "guest",
-                              "dirtier.elf")
+                              opts.guest_name + ".elf")
 
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
