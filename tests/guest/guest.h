@@ -19,6 +19,9 @@
 #define UART_BASE           0x3f8
 #define UART_RBR            (UART_BASE + 0)
 #define UART_THR            (UART_BASE + 0)
+#define UART_FCR            (UART_BASE + 2)
+#define UART_FCR_FE         0x01    /* the 16-byte FIFOs on */
+#define UART_FCR_RFR        0x02    /* empty the receive FIFO */
 #define UART_LSR            (UART_BASE + 5)
 #define UART_LSR_DR         0x01    /* a received byte is waiting */
 #define UART_LSR_THRE       0x20    /* the transmitter takes a byte */

@@ -203,7 +203,7 @@ short qmptest_proc_poll(QmpTestProc *proc, int fd, short events,
     return fd_idx >= 0 ? pfd[fd_idx].revents : 0;
 }
 
-static char *pick_free_tcp_port(void)
+char *qmptest_free_tcp_port(void)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET,
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -326,7 +326,7 @@ static void set_address(QmpTestProc *proc, unsigned flags)
     g_free(proc->sock_path);
     proc->sock_path = NULL;
     if (flags & QMPTEST_TCP) {
-        g_autofree char *port = pick_free_tcp_port();
+        g_autofree char *port = qmptest_free_tcp_port();
 
         proc->address = g_strdup_printf("tcp:127.0.0.1:%s",
                                         port ? port : "0");

@@ -89,6 +89,14 @@ const char *qmptest_qmp_address(const QmpTestProc *proc);
 /* The unix socket path, or NULL for tcp. */
 const char *qmptest_socket_path(const QmpTestProc *proc);
 
+/*
+ * A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked
+ * it and it was released again), as a string to g_free(); NULL when
+ * none could be had.  Another process may take it meanwhile, so use it
+ * where a failed listen is reported, not silently retried.
+ */
+char *qmptest_free_tcp_port(void);
+
 /* The connection opened by qmptest_start() (NULL with QMPTEST_NO_QMP). */
 QmpTestClient *qmptest_client(const QmpTestProc *proc);
 
