@@ -436,40 +436,41 @@ static void test_alone(void **state)
     assert_released(f, "yy");
 }
 
-static Timer *fence;
-static bool fence_fired;
-
 static void fence_cb(void *opaque)
 {
-    fence_fired = true;
+    *(bool *)opaque = true;
+}
+
+/*
+ * Run the main loop until the comparer's scan (expired_scan_cycle=1)
+ * ran when a byte written at @written_ms had waited more than
+ * compare_timeout=1.  Timers fire in deadline order, and the scan
+ * re-arms itself one millisecond after each run: so once a timer due
+ * at written_ms + 3 fired, the scan has run at written_ms + 2 or later.
+ */
+static void run_scan_after(int64_t written_ms)
+{
+    bool fired = false;
+    Timer *fence = timer_new_ms(CLOCK_TYPE_REALTIME, fence_cb, &fired);
+    int64_t deadline = clock_get_ms(CLOCK_TYPE_REALTIME) + WAIT_DEADLINE_MS;
+
+    timer_mod(fence, written_ms + 3);
+    while (!fired && clock_get_ms(CLOCK_TYPE_REALTIME) < deadline) {
+        main_loop_wait(false);
+    }
+    timer_free(fence);
+    assert_true(fired);
 }
 
 static void test_compare_timeout(void **state)
 {
     Fixture *f = *state;
-    int64_t written_ms, deadline;
     ColoCompareInfo *info;
 
     add_compare(",compare_timeout=1,expired_scan_cycle=1");
     event(COLO_EVENT_START);
     guest_write(f, "t");
-    written_ms = clock_get_ms(CLOCK_TYPE_REALTIME);
-
-    /*
-     * Timers fire in deadline order, and the scan re-arms itself one
-     * millisecond after each run.  So when a timer due at written_ms + 3
-     * fires, the scan has run at written_ms + 2 or later, when the byte
-     * had waited longer than compare_timeout.
-     */
-    fence_fired = false;
-    fence = timer_new_ms(CLOCK_TYPE_REALTIME, fence_cb, NULL);
-    timer_mod(fence, written_ms + 3);
-    deadline = clock_get_ms(CLOCK_TYPE_REALTIME) + WAIT_DEADLINE_MS;
-    while (!fence_fired && clock_get_ms(CLOCK_TYPE_REALTIME) < deadline) {
-        main_loop_wait(false);
-    }
-    timer_free(fence);
-    assert_true(fence_fired);
+    run_scan_after(clock_get_ms(CLOCK_TYPE_REALTIME));
     assert_released(f, "");
 
     checkpoint();
@@ -480,6 +481,86 @@ static void test_compare_timeout(void **state)
     assert_int_equal(info->checkpoints_divergence, 0);
     assert_int_equal(info->released_checkpoint, 1);
     assert_false(info->has_last_divergence_offset);
+}
+
+/*
+ * The secondary's output from before a checkpoint may arrive while it
+ * is under way.  A difference there is covered by that checkpoint: it
+ * must not ask for another one.
+ */
+static void test_divergence_during_checkpoint(void **state)
+{
+    Fixture *f = *state;
+    ColoCompareInfo *info;
+
+    add_compare("");
+    event(COLO_EVENT_START);
+    guest_write(f, "abc");
+    event(COLO_EVENT_CHECKPOINT);
+    sec_send(f, 0, 0, "abX");
+    assert_released(f, "ab");
+    assert_int_equal(stats(f)->last_divergence_offset, 2);
+    event(COLO_EVENT_COMMITTED);
+    assert_released(f, "c");
+    /* Compared again right away. */
+    guest_write(f, "d");
+    sec_send(f, 1, 3, "d");
+    assert_released(f, "d");
+
+    /* The next checkpoint is the timer's, not one asked for. */
+    checkpoint();
+    info = stats(f);
+    assert_int_equal(info->checkpoints_timer, 2);
+    assert_int_equal(info->checkpoints_divergence, 0);
+    assert_int_equal(info->released_match, 3);
+    assert_int_equal(info->released_checkpoint, 1);
+}
+
+/*
+ * The secondary ran past the cut in the epoch the checkpoint ends, and
+ * a record of that abandoned part went missing: nothing to ask for.
+ */
+static void test_lost_past_cut_during_checkpoint(void **state)
+{
+    Fixture *f = *state;
+    ColoCompareInfo *info;
+
+    add_compare("");
+    event(COLO_EVENT_START);
+    guest_write(f, "abc");
+    event(COLO_EVENT_CHECKPOINT);
+    sec_send(f, 0, 0, "abc");
+    sec_send(f, 0, 3, "de");
+    sec_send(f, 0, 9, "x");
+    assert_released(f, "abc");
+    event(COLO_EVENT_COMMITTED);
+    guest_write(f, "fg");
+    sec_send(f, 1, 3, "fg");
+    assert_released(f, "fg");
+    checkpoint();
+    info = stats(f);
+    assert_int_equal(info->checkpoints_timer, 2);
+    assert_int_equal(info->checkpoints_divergence, 0);
+    assert_int_equal(info->released_match, 5);
+}
+
+/* Likewise for output that waits longer than compare_timeout. */
+static void test_timeout_during_checkpoint(void **state)
+{
+    Fixture *f = *state;
+    ColoCompareInfo *info;
+
+    add_compare(",compare_timeout=1,expired_scan_cycle=1");
+    event(COLO_EVENT_START);
+    guest_write(f, "t");
+    event(COLO_EVENT_CHECKPOINT);
+    run_scan_after(clock_get_ms(CLOCK_TYPE_REALTIME));
+    event(COLO_EVENT_COMMITTED);
+    assert_released(f, "t");
+    checkpoint();
+    info = stats(f);
+    assert_int_equal(info->checkpoints_timer, 2);
+    assert_int_equal(info->checkpoints_timeout, 0);
 }
 
 static void test_malformed_record(void **state)
@@ -650,6 +731,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare_timeout, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_divergence_during_checkpoint,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_past_cut_during_checkpoint,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_during_checkpoint,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_record, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_malformed_record_reconnect,
