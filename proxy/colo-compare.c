@@ -144,8 +144,23 @@ static void compare_release(ColoCompare *c, size_t len, const char *why,
     }
 }
 
+/*
+ * No request while a checkpoint is under way (cut, not yet committed):
+ * the secondary's records from before it still arrive and the scan
+ * still runs, but what they find is settled by that checkpoint.  The
+ * epoch compared is the one it ends: its commit releases the output up
+ * to the cut, the secondary's output past the cut is abandoned, and the
+ * primary, stopped meanwhile, has none past it.  Asking again would
+ * only add a needless checkpoint right after this one.
+ */
 static void compare_request(ColoCompare *c, CompareCause cause)
 {
+    if (c->cuts->len) {
+        trace_colo_compare_request_covered(compare_name(c),
+                                           cause == CAUSE_DIVERGENCE
+                                           ? "divergence" : "timeout");
+        return;
+    }
     if (c->requested == CAUSE_NONE) {
         c->requested = cause;
         trace_colo_compare_request(compare_name(c),

@@ -2,6 +2,8 @@
  * Tests for the UART's migration state: a UART with a configuration and
  * received bytes waiting is saved, loaded into a fresh one, and both
  * then read the same through their ports; malformed state is refused.
+ * The chardev's stream positions travel in a subsection of their own
+ * when filters (the COLO proxy) are attached.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -27,6 +29,7 @@
 
 /* Register offsets. */
 #define RBR 0
+#define THR 0
 #define DLL 0
 #define IER 1
 #define DLM 1
@@ -269,6 +272,154 @@ static void test_bad_state(void **state)
     }
 }
 
+/* Whether @desc (a saved device's description) lists subsection @name. */
+static bool has_subsection(json_t *desc, const char *name)
+{
+    json_t *subs = json_object_get(desc, "subsections");
+
+    for (size_t i = 0; i < json_array_size(subs); i++) {
+        json_t *name_json = json_object_get(json_array_get(subs, i),
+                                            "vmsd_name");
+
+        if (!strcmp(json_string_value(name_json), name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint64_t get_be(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < bytes; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/* A filter that looks at nothing, and one that counts loads. */
+static const ChardevFilterOps idle_filter_ops = { 0 };
+
+static void count_stream_loaded(void *opaque)
+{
+    (*(int *)opaque)++;
+}
+
+static const ChardevFilterOps counting_filter_ops = {
+    .stream_loaded = count_stream_loaded,
+};
+
+static void assert_stream(Chardev *c, uint64_t in_pos, uint64_t out_pos,
+                          uint32_t epoch)
+{
+    ChardevStreamState st;
+
+    chardev_get_stream_state(c, &st);
+    assert_int_equal(st.in_pos, in_pos);
+    assert_int_equal(st.out_pos, out_pos);
+    assert_int_equal(st.epoch, epoch);
+}
+
+#define STREAM_NAME "serial/stream"
+/* Marker, name length, name, version, in_pos, out_pos, epoch. */
+#define STREAM_BYTES (2 + strlen(STREAM_NAME) + 4 + 8 + 8 + 4)
+
+static void test_stream_subsection(void **state)
+{
+    Fixture *f = *state;
+    g_autofree uint8_t *plain = NULL, *data = NULL, *again = NULL;
+    const uint8_t *sub;
+    json_t *desc;
+    size_t plain_len, len, again_len;
+    int src_token, loads = 0;
+
+    /* Traffic both ways moves the positions; a cut raises the epoch. */
+    configure(SRC);
+    for (const char *p = "out"; *p; p++) {
+        outb(SRC, THR, *p);
+    }
+    assert_int_equal(chardev_ringbuf_input(f->chr_src,
+                                           (const uint8_t *)"hello", 5), 5);
+    assert_int_equal(inb(SRC, RBR), 'h');
+    chardev_next_epoch(f->chr_src);
+    chardev_next_epoch(f->chr_src);
+    assert_stream(f->chr_src, 5, 3, 2);
+
+    /* No filter, no subsection: the stream stays what it always was. */
+    desc = json_object();
+    plain = save(f->src, desc, &plain_len);
+    assert_true(has_subsection(desc, SUB_NAME));
+    assert_false(has_subsection(desc, STREAM_NAME));
+    json_decref(desc);
+
+    chardev_filter_add(f->chr_src, &idle_filter_ops, &src_token);
+    desc = json_object();
+    data = save(f->src, desc, &len);
+    assert_true(has_subsection(desc, STREAM_NAME));
+    json_decref(desc);
+    /* The same stream with the subsection appended, in this layout. */
+    assert_int_equal(len, plain_len + STREAM_BYTES);
+    assert_memory_equal(data, plain, plain_len);
+    sub = data + plain_len;
+    assert_int_equal(sub[0], 0x05);
+    assert_int_equal(sub[1], strlen(STREAM_NAME));
+    assert_memory_equal(sub + 2, STREAM_NAME, strlen(STREAM_NAME));
+    sub += 2 + strlen(STREAM_NAME);
+    assert_int_equal(get_be(sub, 4), 1);
+    assert_int_equal(get_be(sub + 4, 8), 5);
+    assert_int_equal(get_be(sub + 12, 8), 3);
+    assert_int_equal(get_be(sub + 20, 4), 2);
+
+    /* Loading sets the positions, and the filters hear of it. */
+    chardev_filter_add(f->chr_dst, &counting_filter_ops, &loads);
+    assert_stream(f->chr_dst, 0, 0, 0);
+    assert_int_equal(load(f->dst, data, len, &error_abort), 0);
+    assert_stream(f->chr_dst, 5, 3, 2);
+    assert_int_equal(loads, 1);
+    for (const char *p = "ello"; *p; p++) {
+        assert_int_equal(inb(DST, RBR), *p);
+    }
+    /* The loaded UART's next bytes continue from there. */
+    outb(DST, THR, '!');
+    assert_stream(f->chr_dst, 5, 4, 2);
+
+    /* A state without the subsection leaves the positions alone. */
+    assert_int_equal(load(f->dst, plain, plain_len, &error_abort), 0);
+    assert_stream(f->chr_dst, 5, 4, 2);
+    assert_int_equal(loads, 1);
+
+    /* Once the last filter is gone, the subsection is too. */
+    chardev_filter_remove(f->chr_src, &src_token);
+    again = save(f->src, NULL, &again_len);
+    assert_int_equal(again_len, plain_len);
+    assert_memory_equal(again, plain, plain_len);
+}
+
+static void test_stream_subsection_truncated(void **state)
+{
+    Fixture *f = *state;
+    g_autofree uint8_t *data = NULL;
+    int token;
+    size_t len;
+
+    chardev_filter_add(f->chr_src, &idle_filter_ops, &token);
+    outb(SRC, THR, 'x');
+    data = save(f->src, NULL, &len);
+    assert_int_equal(len, REGS_BYTES + STREAM_BYTES);
+    /* Cut inside the subsection: refused, the positions untouched. */
+    for (size_t cut = REGS_BYTES + 1; cut < len; cut++) {
+        Error *err = NULL;
+
+        assert_true(load(f->dst, data, cut, &err) < 0);
+        assert_non_null(err);
+        error_free(err);
+        assert_stream(f->chr_dst, 0, 0, 0);
+    }
+    assert_int_equal(load(f->dst, data, len, &error_abort), 0);
+    assert_stream(f->chr_dst, 0, 1, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +428,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip_empty, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_subsection, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stream_subsection_truncated,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
