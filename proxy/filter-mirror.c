@@ -246,6 +246,9 @@ static void redirector_record(void *opaque, uint32_t epoch, uint64_t pos,
     ProxyFilter *f = opaque;
     uint64_t end = f->input_base + f->input->len;
 
+    if (!f->on) {
+        return;     /* switched off: the guest reads its own backend */
+    }
     if (f->input->len == 0 || pos > end) {
         if (pos > end && f->input->len) {
             trace_colo_filter_gap(filter_name(f), end, pos);

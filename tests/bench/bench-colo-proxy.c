@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "colo-helpers.h"
@@ -180,7 +181,7 @@ static void run_setup(const char *accel, const Setup *s, Figures *f,
     kv_client_free(c);
     qmptest_free(plain);
     colo_pair_free(&pair);
-    g_rmdir(dir);
+    remove_socket_dir(dir);
 }
 
 static void print_figures(const char *accel, const Setup *s,

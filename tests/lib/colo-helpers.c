@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "colo-helpers.h"
 #include "qmp-test-int.h"
@@ -134,6 +135,22 @@ void colo_pair_proxy_args(ColoPairOpts *opts, const char *dir,
     opts->primary_extra = *pextra;
     opts->secondary_extra = *sextra;
     opts->own_serial = true;
+}
+
+void remove_socket_dir(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+
+        unlink(path);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    rmdir(dir);
 }
 
 bool colo_pair_migrate(ColoPair *pair)

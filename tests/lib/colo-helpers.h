@@ -99,6 +99,9 @@ void colo_pair_proxy_args(ColoPairOpts *opts, const char *dir,
                           const char *compare_opts, char **pextra,
                           char **sextra);
 
+/* Remove @dir and the sockets a killed process left in it. */
+void remove_socket_dir(const char *dir);
+
 /* Kill what still runs, free everything (sanitizer reports abort). */
 void colo_pair_free(ColoPair *pair);
 
