@@ -6,8 +6,10 @@
  * secondary and releases output only once the secondary could
  * reproduce it.  A client thread writes keys (SET k v, v increasing)
  * and records every OK; at a moment chosen by a seeded random
- * generator, one side is killed with SIGKILL, sometimes right when a
- * checkpoint starts (its STOP event), sometimes between checkpoints.
+ * generator, one side is killed with SIGKILL: between checkpoints, the
+ * moment the primary stops for one (its STOP event), or with one frozen
+ * half sent (the migration link runs through a fault proxy that stops
+ * forwarding at a random byte of it).
  * The survivor is told x-colo-lost-heartbeat, the client goes on
  * against it (reconnecting to the secondary when the primary died),
  * and then every key is read back: each acknowledged write is there
@@ -46,6 +48,20 @@ typedef struct ProxyVariant {
     bool kill_secondary;
     bool diverges;
 } ProxyVariant;
+
+/* When the victim dies. */
+typedef enum KillMoment {
+    KILL_BETWEEN,           /* after some writes */
+    KILL_AT_STOP,           /* the moment the primary stops for one */
+    KILL_MID_CHECKPOINT,    /* with a checkpoint frozen half sent */
+    KILL__MAX,
+} KillMoment;
+
+static const char *const kill_moment_names[] = {
+    [KILL_BETWEEN] = "between checkpoints",
+    [KILL_AT_STOP] = "as a checkpoint started",
+    [KILL_MID_CHECKPOINT] = "with a checkpoint half sent",
+};
 
 typedef struct KvWriter {
     KvClient *client;
@@ -244,6 +260,9 @@ static void start_pair(ColoPair *pair, const char *accel,
         .accel = accel,
         .ram_mib = COLO_RAM_MIB,
         .checkpoint_delay = delay,
+        .via_proxy = true,
+        .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
+        .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT,
     };
 
     assert_non_null(gdir);
@@ -269,8 +288,9 @@ static void run_round(const char *accel, const ProxyVariant *v, GRand *rng,
     /* Buffer mode answers once per checkpoint: keep them frequent. */
     uint64_t delay = !strcmp(v->mode, "buffer") ? 30
                      : g_rand_boolean(rng) ? 100 : 1000;
-    bool at_checkpoint = g_rand_boolean(rng);
+    KillMoment when = g_rand_int_range(rng, 0, KILL__MAX);
     uint64_t before = g_rand_int_range(rng, 8, 400);
+    uint32_t stall_at = g_rand_int_range(rng, 4, 16384);
     const char *addrs[3];
     KvWriter w = { 0 };
     GThread *thread;
@@ -299,7 +319,7 @@ static void run_round(const char *accel, const ProxyVariant *v, GRand *rng,
     thread = g_thread_new("kv-writer", kv_writer_thread, &w);
 
     kv_writer_wait(&w, before);
-    if (at_checkpoint) {
+    if (when == KILL_AT_STOP) {
         /* The next checkpoint: kill the moment the primary stops. */
         qmptest_auto_json json_t *stop = NULL;
 
@@ -307,6 +327,18 @@ static void run_round(const char *accel, const ProxyVariant *v, GRand *rng,
         stop = qmptest_wait_event(qmptest_client(pair.primary), "STOP",
                                   COLO_TIMEOUT_MS);
         assert_non_null(stop);
+    } else if (when == KILL_MID_CHECKPOINT) {
+        /*
+         * With the heartbeat silenced only checkpoints cross the link:
+         * freeze it stall_at bytes into the next one (or a later one),
+         * so the victim dies with a checkpoint certainly half sent.
+         */
+        fault_proxy_stall_after(pair.proxy, FAULT_DIR_FORWARD,
+                                fault_proxy_bytes(pair.proxy,
+                                                  FAULT_DIR_FORWARD) +
+                                stall_at, FAULT_STALL_BOTH);
+        assert_true(fault_proxy_wait_stalled(pair.proxy, FAULT_DIR_FORWARD,
+                                             COLO_TIMEOUT_MS));
     }
     if (!v->kill_secondary) {
         qmptest_auto_json json_t *st = compare_stats(pair.primary);
@@ -323,8 +355,7 @@ static void run_round(const char *accel, const ProxyVariant *v, GRand *rng,
     g_printerr("# round %u: %s, delay %" PRIu64 " ms, killed the %s %s "
                "after %" PRIu64 " writes\n", round, v->name, delay,
                v->kill_secondary ? "secondary" : "primary",
-               at_checkpoint ? "as a checkpoint started" : "between "
-               "checkpoints", at_kill);
+               kill_moment_names[when], at_kill);
     colo_failover(survivor, v->kill_secondary ? "primary" : "secondary",
                   NULL);
 
