@@ -62,7 +62,7 @@ static void fe_attach(Frontend *fe, Chardev *c)
 static void fe_assert(Frontend *fe, const char *expect)
 {
     if (fe->held->len != strlen(expect) ||
-        memcmp(fe->held->data, expect, fe->held->len)) {
+        (fe->held->len && memcmp(fe->held->data, expect, fe->held->len))) {
         fail_msg("frontend got \"%.*s\", expected \"%s\"", fe->held->len,
                  (char *)fe->held->data, expect);
     }
