@@ -34,7 +34,7 @@ struct QEMUFile {
      * Output: buf[0, len) is waiting to be written.
      * Input: buf[pos, len) has been read from the channel, not consumed.
      */
-    uint8_t buf[QEMU_FILE_BUF_SIZE];
+    uint8_t *buf;           /* QEMU_FILE_BUF_SIZE bytes, not cleared */
     size_t pos;
     size_t len;
 
@@ -64,6 +64,7 @@ static QEMUFile *qemu_file_new(QIOChannel *ioc, bool writable)
 {
     QEMUFile *f = g_new0(QEMUFile, 1);
 
+    f->buf = g_malloc(QEMU_FILE_BUF_SIZE);
     f->ioc = qio_channel_ref(ioc);
     f->writable = writable;
     f->clock = qemu_file_default_clock;
@@ -203,7 +204,7 @@ static bool qemu_file_put_ok(QEMUFile *f, size_t n)
         qemu_file_fail(f, -EINVAL, "Write to an input stream");
         return false;
     }
-    if (f->len + n > sizeof(f->buf)) {
+    if (f->len + n > QEMU_FILE_BUF_SIZE) {
         qemu_fflush(f);
     }
     return !f->last_error;
@@ -218,7 +219,7 @@ static void qemu_file_account_put(QEMUFile *f, size_t n)
 void qemu_put_buffer(QEMUFile *f, const uint8_t *buf, size_t size)
 {
     while (size > 0) {
-        size_t chunk = MIN(size, sizeof(f->buf));
+        size_t chunk = MIN(size, QEMU_FILE_BUF_SIZE);
 
         if (!qemu_file_put_ok(f, chunk)) {
             return;
@@ -294,11 +295,11 @@ static size_t qemu_file_fill(QEMUFile *f)
         f->len -= f->pos;
         f->pos = 0;
     }
-    if (f->len == sizeof(f->buf)) {
+    if (f->len == QEMU_FILE_BUF_SIZE) {
         return 0;
     }
     n = qio_channel_read(f->ioc, (char *)f->buf + f->len,
-                         sizeof(f->buf) - f->len, &err);
+                         QEMU_FILE_BUF_SIZE - f->len, &err);
     if (n == QIO_CHANNEL_ERR_BLOCK) {
         /* A non-blocking channel: wait for one byte. */
         int r = qio_channel_read_all_eof(f->ioc, (char *)f->buf + f->len,
@@ -341,7 +342,7 @@ size_t qemu_get_buffer(QEMUFile *f, uint8_t *buf, size_t size)
     size_t done = 0;
 
     while (done < size) {
-        size_t chunk = MIN(size - done, sizeof(f->buf));
+        size_t chunk = MIN(size - done, QEMU_FILE_BUF_SIZE);
 
         if (!qemu_file_need(f, chunk, true)) {
             memset(buf, 0, size);
@@ -407,7 +408,7 @@ size_t qemu_peek_buffer(QEMUFile *f, uint8_t **buf, size_t size,
 {
     size_t avail;
 
-    if (offset > sizeof(f->buf) || size > sizeof(f->buf) - offset) {
+    if (offset > QEMU_FILE_BUF_SIZE || size > QEMU_FILE_BUF_SIZE - offset) {
         qemu_file_fail(f, -EINVAL, "Peek of %zu bytes at offset %zu is "
                        "beyond the stream buffer", size, offset);
     }
@@ -560,6 +561,7 @@ int qemu_fclose_errp(QEMUFile *f, Error **errp)
     }
     error_free(f->last_error_obj);
     qio_channel_unref(f->ioc);
+    g_free(f->buf);
     g_free(f);
     return ret;
 }
