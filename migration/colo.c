@@ -116,6 +116,7 @@ typedef struct ColoState {
     int64_t last_pause_ms;
     int64_t total_pause_ms;
     int64_t last_commit_ms;
+    int64_t total_bytes;
 } ColoState;
 
 static ColoState colo;
@@ -188,16 +189,19 @@ static void colo_stats_reset(COLOMode mode)
     colo.last_pause_ms = 0;
     colo.total_pause_ms = 0;
     colo.last_commit_ms = 0;
+    colo.total_bytes = 0;
     mutex_unlock(&colo.lock);
 }
 
-static void colo_stats_add(int64_t pause_ms, int64_t commit_ms)
+static void colo_stats_add(int64_t pause_ms, int64_t commit_ms,
+                           int64_t bytes)
 {
     mutex_lock(&colo.lock);
     colo.count++;
     colo.last_pause_ms = pause_ms;
     colo.total_pause_ms += pause_ms;
     colo.last_commit_ms = commit_ms;
+    colo.total_bytes += bytes;
     mutex_unlock(&colo.lock);
     trace_colo_checkpoint_done(colo.count, pause_ms);
 }
@@ -235,6 +239,9 @@ COLOCheckpointStats *colo_checkpoint_stats(void)
     if (colo.stats_mode == COLO_MODE_SECONDARY) {
         st->has_last_commit_time = true;
         st->last_commit_time = colo.last_commit_ms;
+    } else if (colo.stats_mode == COLO_MODE_PRIMARY) {
+        st->has_checkpoint_bytes = true;
+        st->checkpoint_bytes = colo.total_bytes;
     }
     mutex_unlock(&colo.lock);
     return st;
@@ -663,6 +670,7 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     const uint8_t *data;
     size_t len;
     int64_t stop_ms;
+    uint64_t sent = qemu_file_transferred(to);
     bool ok;
 
     trace_colo_checkpoint_start(colo.count + 1);
@@ -716,7 +724,8 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     if (!colo_vm_start(errp)) {
         return false;
     }
-    colo_stats_add(colo_now_ms() - stop_ms, 0);
+    colo_stats_add(colo_now_ms() - stop_ms, 0,
+                   qemu_file_transferred(to) - sent);
     return true;
 }
 
@@ -987,7 +996,7 @@ static bool colo_incoming_process_checkpoint(Error **errp)
         return false;
     }
     applied_ms = colo_now_ms();
-    colo_stats_add(applied_ms - stop_ms, commit_ms);
+    colo_stats_add(applied_ms - stop_ms, commit_ms, 0);
     if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_LOADED, errp) ||
         !colo_vm_start(errp)) {
         return false;

@@ -27,6 +27,16 @@ static void assert_stats(QmpTestProc *vm, const char *mode, int64_t min)
     assert_true(json_is_integer(json_object_get(colo, "last-pause-time")));
     assert_true(json_integer_value(
                     json_object_get(colo, "average-pause-time")) >= 0);
+    if (!strcmp(mode, "primary")) {
+        /* Every checkpoint sends at least its messages and an EOS. */
+        json_t *bytes = json_object_get(colo, "checkpoint-bytes");
+
+        assert_true(json_is_integer(bytes));
+        assert_true(json_integer_value(bytes) >= min * 8);
+        assert_null(json_object_get(colo, "last-commit-time"));
+    } else {
+        assert_null(json_object_get(colo, "checkpoint-bytes"));
+    }
 }
 
 /* @accel: the dirtier under it, or NULL: qtest. */
