@@ -12,9 +12,16 @@
  *     and 100 ms: the same two times and how fast the guest still runs,
  *     then the failover time, from x-colo-lost-heartbeat to the first
  *     new 'B' of the guest on the secondary.
+ *   - on the qtest pair again: the share of time the primary spends
+ *     paused at x-checkpoint-delay 10 and 100 ms with 1 and 16 MiB
+ *     dirtied per checkpoint, and the checkpoints per second at delay
+ *     1 ms with 1 MiB dirtied per checkpoint.
  * The times come from the timestamps of the QMP events (microseconds,
  * one host clock for both processes); query-migrate's own figure (whole
- * milliseconds) is printed next to them.  One figure per line.
+ * milliseconds) is printed next to them.  Where a figure has a target,
+ * the target is printed beside it, worked out from memcpy's speed
+ * measured in the same run where it depends on it.  One figure per
+ * line.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -32,7 +39,16 @@
 #define GUEST_RAM_MIB 128
 /* Checkpoints measured per figure; more at a short delay. */
 #define CHECKPOINTS 5
-#define CHECKPOINTS_MAX 20
+#define CHECKPOINTS_SHORT 20
+#define CHECKPOINTS_RATE 200
+#define CHECKPOINTS_MAX CHECKPOINTS_RATE
+
+/* Targets: pause <= D / (PAUSE_MEMCPY_SHARE x memcpy) + PAUSE_FIXED_MS */
+#define PAUSE_MEMCPY_SHARE 0.8
+#define PAUSE_FIXED_MS 1.0
+#define RATE_TARGET 400.0           /* checkpoints/s at 1 MiB dirtied */
+#define RSS_TARGET 1.15             /* secondary RSS / guest RAM */
+#define FAILOVER_TARGET_MS 10.0
 #define EVENT_TIMEOUT_MS (2 * QMPTEST_TIMEOUT_MS)
 
 static const unsigned dirty_mib[] = { 4, 16, 64, 256 };
@@ -57,7 +73,14 @@ typedef struct Series {
     /* secondary STOP -> primary RESUME */
     double total_ms[CHECKPOINTS_MAX];
     int64_t reported_ms;            /* query-migrate last-pause-time */
+    /* from the primary's RESUME before the first to its last RESUME */
+    double span_s;
+    /* checkpoint-bytes of the primary over the checkpoints counted */
+    double mib_per_checkpoint;
 } Series;
+
+/* memcpy's speed on this host, measured once, in bytes per second. */
+static double memcpy_bps;
 
 /* ---- events and queries ---- */
 
@@ -203,14 +226,45 @@ static uint64_t status_kib(pid_t pid, const char *key)
     return line ? g_ascii_strtoull(line + strlen(needle), NULL, 10) : 0;
 }
 
+static const char *met(bool ok)
+{
+    return ok ? "met" : "not met";
+}
+
 static void report_rss(const char *what, pid_t pid, unsigned ram_mib)
 {
     double rss = status_kib(pid, "VmRSS") / 1024.0;
 
     printf("colo, %s: secondary VmRSS %.0f MiB = %.2f x guest RAM "
-           "(RssAnon %.0f MiB, RssShmem %.0f MiB, guest RAM %u MiB)\n",
+           "(RssAnon %.0f MiB, RssShmem %.0f MiB, guest RAM %u MiB; "
+           "target %.2f x: %s)\n",
            what, rss, rss / ram_mib, status_kib(pid, "RssAnon") / 1024.0,
-           status_kib(pid, "RssShmem") / 1024.0, ram_mib);
+           status_kib(pid, "RssShmem") / 1024.0, ram_mib, RSS_TARGET,
+           met(rss / ram_mib <= RSS_TARGET));
+}
+
+/* memcpy of 256 MiB into memory already touched, best of three. */
+static void measure_memcpy(void)
+{
+    size_t len = 256 * BENCH_MIB;
+    g_autofree uint8_t *src = g_malloc(len);
+    g_autofree uint8_t *dst = g_malloc(len);
+    double best = 0;
+
+    memset(src, 0x5a, len);
+    memset(dst, 0xa5, len);
+    for (int i = 0; i < 3; i++) {
+        double t0 = bench_now();
+
+        memcpy(dst, src, len);
+        best = MAX(best, len / (bench_now() - t0));
+    }
+    /* Keep the copy from being optimised away. */
+    if (dst[len - 1] != 0x5a) {
+        bench_fail("memcpy copied nothing");
+    }
+    memcpy_bps = best;
+    printf("colo, memcpy: %.1f MB/s (256 MiB, best of 3)\n", best / 1e6);
 }
 
 /* ---- the pair ---- */
@@ -272,6 +326,14 @@ static char *describe(const double *v, unsigned n)
                            s[n / 2], n, s[0], s[n - 1]);
 }
 
+static double median_of(const double *v, unsigned n)
+{
+    g_autofree double *s = g_memdup2(v, n * sizeof(*v));
+
+    qsort(s, n, sizeof(*s), cmp_double);
+    return s[n / 2];
+}
+
 static void report_series(const char *what, const Series *s)
 {
     g_autofree char *pause = describe(s->pause_ms, s->n);
@@ -281,6 +343,23 @@ static void report_series(const char *what, const Series *s)
            "%" PRId64 " ms\n", what, pause, s->reported_ms);
     printf("colo, %s: checkpoint time %s, secondary stop to primary "
            "resume\n", what, total);
+}
+
+/*
+ * The pause target for @mib dirtied: copying them at 0.8 x memcpy's
+ * speed, plus 1 ms.
+ */
+static void report_pause_target(const char *what, const Series *s,
+                                unsigned mib)
+{
+    double target = mib * BENCH_MIB / (PAUSE_MEMCPY_SHARE * memcpy_bps) *
+                    1e3 + PAUSE_FIXED_MS;
+    double pause = median_of(s->pause_ms, s->n);
+
+    printf("colo, %s: primary pause %.3f ms (median) against the target "
+           "%.3f ms (D / (%.1f x memcpy) + %.0f ms): %.2f x the target, "
+           "%s\n", what, pause, target, PAUSE_MEMCPY_SHARE, PAUSE_FIXED_MS,
+           pause / target, met(pause <= target));
 }
 
 /*
@@ -299,6 +378,9 @@ static Series measure(Pair *p, unsigned n,
      * Start right after a checkpoint, so the first one measured carries
      * everything @between wrote.
      */
+    double first;
+    int64_t count;
+
     k = wait_checkpoint(p);
     if (between) {
         between(p, arg);
@@ -306,6 +388,7 @@ static Series measure(Pair *p, unsigned n,
     g_assert(n > 0 && n <= CHECKPOINTS_MAX);
     s.n = n;
     before = query_colo(p->pc);
+    first = k.pri_resume;
     for (unsigned i = 0; i < n; i++) {
         k = wait_checkpoint(p);
         if (between) {
@@ -316,6 +399,12 @@ static Series measure(Pair *p, unsigned n,
     }
     after = wait_count(p, colo_int(before, "checkpoint-count") + n);
     s.reported_ms = colo_int(after, "last-pause-time");
+    s.span_s = k.pri_resume - first;
+    count = colo_int(after, "checkpoint-count") -
+            colo_int(before, "checkpoint-count");
+    s.mib_per_checkpoint = (colo_int(after, "checkpoint-bytes") -
+                            colo_int(before, "checkpoint-bytes")) /
+                           (double)MAX(count, 1) / BENCH_MIB;
     return s;
 }
 
@@ -330,6 +419,56 @@ static void dirty(Pair *p, unsigned mib)
     if (!qtest_memset(p->pri_qt, 0, fill, (uint64_t)mib * BENCH_MIB)) {
         bench_fail("qtest memset of %u MiB", mib);
     }
+}
+
+/*
+ * The share of the time the primary is paused, at short delays, and
+ * the checkpoint rate: D MiB are written after each checkpoint the
+ * benchmark sees, so a checkpoint that starts before the write ends
+ * carries less (the MiB sent per checkpoint are printed).  At delay 0
+ * one checkpoint in five or so starts before the write; the rate is
+ * measured at 1 ms, which leaves the write the time to land and costs
+ * the rate up to 1 ms per checkpoint.
+ */
+static void run_qtest_share(Pair *p)
+{
+    static const unsigned delays[] = { 10, 100 };
+    static const unsigned mibs[] = { 1, 16 };
+    g_autofree char *what = NULL;
+    double sum = 0;
+    Series s;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(delays); i++) {
+        for (unsigned j = 0; j < G_N_ELEMENTS(mibs); j++) {
+            g_autofree char *w = g_strdup_printf(
+                "qtest %u MiB, x-checkpoint-delay %u ms, dirty %u MiB",
+                QT_RAM_MIB, delays[i], mibs[j]);
+
+            set_param(p->pri, "x-checkpoint-delay", delays[i]);
+            s = measure(p, CHECKPOINTS_SHORT, dirty, mibs[j]);
+            sum = 0;
+            for (unsigned k = 0; k < s.n; k++) {
+                sum += s.pause_ms[k];
+            }
+            printf("colo, %s: primary paused %.1f %% of the time (%u "
+                   "checkpoints in %.3f s, pause median %.3f ms, %.2f MiB "
+                   "sent per checkpoint)\n", w, sum / (s.span_s * 1e3) * 100,
+                   s.n, s.span_s, median_of(s.pause_ms, s.n),
+                   s.mib_per_checkpoint);
+        }
+    }
+    what = g_strdup_printf("qtest %u MiB, x-checkpoint-delay 1 ms, dirty "
+                           "1 MiB", QT_RAM_MIB);
+    set_param(p->pri, "x-checkpoint-delay", 1);
+    s = measure(p, CHECKPOINTS_RATE, dirty, 1);
+    /* The target is for checkpoints that each carry 1 MiB. */
+    printf("colo, %s: %.1f checkpoints per second (%u in %.3f s, %.2f MiB "
+           "sent per checkpoint; target %.0f at 1 MiB: %s)\n", what,
+           s.n / s.span_s, s.n, s.span_s, s.mib_per_checkpoint, RATE_TARGET,
+           s.mib_per_checkpoint < 1 ? "not judged, less than 1 MiB sent "
+                                      "per checkpoint"
+                                    : met(s.n / s.span_s >= RATE_TARGET));
+    set_param(p->pri, "x-checkpoint-delay", 1000);
 }
 
 static void run_qtest(void)
@@ -364,7 +503,9 @@ static void run_qtest(void)
         set_param(p.pri, "x-checkpoint-delay", delay);
         s = measure(&p, CHECKPOINTS, dirty, d);
         report_series(what, &s);
+        report_pause_target(what, &s, d);
     }
+    run_qtest_share(&p);
     report_rss("qtest 512 MiB, after the checkpoints", qmptest_pid(p.sec),
                QT_RAM_MIB);
     pair_end(&p);
@@ -399,7 +540,7 @@ static void run_guest_delay(Pair *p, const char *accel, uint64_t delay)
     set_param(p->pri, "x-checkpoint-delay", delay);
     b0 = serial_count_char(p->pri, 'B');
     t0 = bench_now();
-    s = measure(p, delay < 500 ? CHECKPOINTS_MAX : CHECKPOINTS, NULL, 0);
+    s = measure(p, delay < 500 ? CHECKPOINTS_SHORT : CHECKPOINTS, NULL, 0);
     secs = bench_now() - t0;
     passes = serial_count_char(p->pri, 'B') - b0;
     report_series(what, &s);
@@ -419,15 +560,19 @@ static void guest_failover(Pair *p, const char *accel)
     qmptest_auto_json json_t *exit_ev = NULL;
     qmptest_auto_json json_t *reply = NULL;
     qmptest_auto_json json_t *resume = NULL;
-    double t0, wall0, t_b, t_more;
+    double t0, wall0, t_b, t_more, killed;
     unsigned b;
 
+    killed = g_get_real_time() / 1e6;
     qmptest_kill(p->pri);
     /* The secondary notices the loss first: its COLO loop fails. */
     exit_ev = qmptest_wait_event(p->sc, "COLO_EXIT", EVENT_TIMEOUT_MS);
     if (!exit_ev) {
         bench_fail("no COLO_EXIT on the secondary after the primary died");
     }
+    printf("colo, %s dirtier %u MiB: primary killed to the secondary's "
+           "COLO_EXIT: %.1f ms\n", accel, GUEST_RAM_MIB,
+           (event_time(exit_ev) - killed) * 1e3);
     wall0 = g_get_real_time() / 1e6;
     t0 = bench_now();
     reply = qmptest_cmd(p->sc, "{'execute': 'x-colo-lost-heartbeat'}");
@@ -448,8 +593,10 @@ static void guest_failover(Pair *p, const char *accel)
     }
     t_more = bench_now();
     printf("colo, %s dirtier %u MiB: failover, x-colo-lost-heartbeat to "
-           "RESUME on the secondary: %.1f ms\n", accel, GUEST_RAM_MIB,
-           (event_time(resume) - wall0) * 1e3);
+           "RESUME on the secondary: %.1f ms (target %.0f ms: %s)\n", accel,
+           GUEST_RAM_MIB, (event_time(resume) - wall0) * 1e3,
+           FAILOVER_TARGET_MS,
+           met((event_time(resume) - wall0) * 1e3 <= FAILOVER_TARGET_MS));
     printf("colo, %s dirtier %u MiB: failover, x-colo-lost-heartbeat to "
            "the secondary's first new 'B': %.1f ms (one pass of the guest "
            "takes %.1f ms)\n", accel, GUEST_RAM_MIB, (t_b - t0) * 1e3,
@@ -495,6 +642,7 @@ int main(void)
     const char *accels[ACCEL_TEST_MAX];
     unsigned n = bench_accels(accels);
 
+    measure_memcpy();
     run_qtest();
     for (unsigned i = 0; i < n; i++) {
         run_guest(accels[i]);
