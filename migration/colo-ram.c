@@ -58,6 +58,11 @@ typedef struct ColoRAMState {
 } ColoRAMState;
 
 static ColoRAMState colo_ram;
+/*
+ * A cache detached from use, whose memory is yet to be unmapped: only
+ * the thread that detached it touches it.
+ */
+static ColoRAMState colo_ram_detached;
 
 bool colo_ram_cache_active(void)
 {
@@ -67,6 +72,13 @@ bool colo_ram_cache_active(void)
 static void colo_ram_cache_release(ColoRAMCache *c)
 {
     if (c->host) {
+        /*
+         * Drop the pages first: madvise() holds the address space's
+         * lock shared, where munmap() of populated memory would hold it
+         * exclusively for milliseconds and stall the page faults of a
+         * guest that runs again.
+         */
+        madvise(c->host, c->block->size, MADV_DONTNEED);
         munmap(c->host, c->block->size);
     }
     bitmap_free(c->received);
@@ -213,21 +225,39 @@ bool colo_ram_cache_init(Error **errp)
     return true;
 }
 
-void colo_ram_cache_free(void)
+void colo_ram_cache_detach(void)
 {
     if (!colo_ram.caches) {
         return;
     }
+    /* Release a previous one first: at most one waits. */
+    colo_ram_cache_release_detached();
     __atomic_store_n(&colo_ram.active, false, __ATOMIC_RELEASE);
-    for (unsigned i = 0; i < colo_ram.ncaches; i++) {
-        colo_ram_cache_release(&colo_ram.caches[i]);
-    }
-    g_free(colo_ram.caches);
     if (colo_ram.started_dirty_log) {
         ram_dirty_log_stop();
     }
+    colo_ram_detached = colo_ram;
     colo_ram = (ColoRAMState) { 0 };
+    trace_colo_ram_cache_detach(colo_ram_detached.ncaches);
+}
+
+void colo_ram_cache_release_detached(void)
+{
+    if (!colo_ram_detached.caches) {
+        return;
+    }
+    for (unsigned i = 0; i < colo_ram_detached.ncaches; i++) {
+        colo_ram_cache_release(&colo_ram_detached.caches[i]);
+    }
+    g_free(colo_ram_detached.caches);
+    colo_ram_detached = (ColoRAMState) { 0 };
     trace_colo_ram_cache_free();
+}
+
+void colo_ram_cache_free(void)
+{
+    colo_ram_cache_detach();
+    colo_ram_cache_release_detached();
 }
 
 static ColoRAMCache *colo_ram_cache_find(RAMBlock *block)

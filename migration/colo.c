@@ -1084,10 +1084,19 @@ bool colo_incoming_start(int *state, QEMUFile *from_src, QEMUFile *to_src,
     colo.from_src = NULL;
     colo.to_src = NULL;
     mutex_unlock(&colo.lock);
+    /*
+     * The cache's memory is given back by the caller, once the guest
+     * runs again (colo_ram_cache_release_detached()).
+     */
     bql_lock();
-    colo_ram_cache_free();
+    colo_ram_cache_detach();
     bql_unlock();
     return failover_get_state() == FAILOVER_STATUS_COMPLETED;
+}
+
+void colo_incoming_release(void)
+{
+    colo_ram_cache_release_detached();
 }
 
 static void secondary_vm_do_failover(void)

@@ -310,6 +310,7 @@ static void incoming_colo(MigrationIncomingState *mis)
     took_over = colo_incoming_start(&mis->state, mis->from_src,
                                     mis->to_src, &err);
     if (err) {
+        colo_incoming_release();
         incoming_fail(mis, err);
         return;
     }
@@ -320,6 +321,8 @@ static void incoming_colo(MigrationIncomingState *mis)
         error_report_err(err);
     }
     bql_unlock();
+    /* Only now, so that the guest does not wait for it. */
+    colo_incoming_release();
 }
 
 static void *incoming_thread(void *opaque)

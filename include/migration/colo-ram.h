@@ -13,6 +13,11 @@
  *   colo_ram_cache_host()    per incoming page, while a checkpoint loads
  *   colo_ram_cache_commit()  checkpoint complete, VM stopped; BQL
  *   colo_ram_cache_free()    leaving COLO (failover, exit); BQL
+ *     or, so that the guest may run before the cache's memory is given
+ *     back (which takes milliseconds per hundred MiB):
+ *   colo_ram_cache_detach()  leaving COLO; BQL
+ *   colo_ram_cache_release_detached()  later, on the same thread; no
+ *                            lock needed
  *
  * While the cache is active it owns the dirty log of guest RAM: the
  * secondary sends no RAM out, and nothing else may clear block->dirty.
@@ -44,6 +49,20 @@ bool colo_ram_cache_init(Error **errp);
  * checkpoint is simply dropped.  Harmless when not active.  BQL.
  */
 void colo_ram_cache_free(void);
+
+/*
+ * The first half of colo_ram_cache_free(): the cache is no longer used
+ * and the dirty logging init started is stopped, but its memory stays
+ * mapped until colo_ram_cache_release_detached().  BQL.
+ */
+void colo_ram_cache_detach(void);
+
+/*
+ * The second half: unmap what colo_ram_cache_detach() set aside (no-op
+ * when nothing was).  Called by the thread that detached it; needs no
+ * lock.
+ */
+void colo_ram_cache_release_detached(void);
 
 /* Is there a cache, i.e. are incoming pages to be cached?  Any thread. */
 bool colo_ram_cache_active(void);

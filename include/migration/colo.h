@@ -146,9 +146,17 @@ bool migration_incoming_enable_colo_check(Error **errp);
  * thread, BQL not held.  True when the secondary took over
  * (x-colo-lost-heartbeat): the caller then starts the VM whatever -S
  * said; false (with @errp set only if COLO could not even start) when
- * the process is ending.
+ * the process is ending.  Either way colo_incoming_release() follows.
  */
 bool colo_incoming_start(int *state, QEMUFile *from_src, QEMUFile *to_src,
                          Error **errp);
+
+/*
+ * After colo_incoming_start(), once the VM runs again (or will not):
+ * give back the memory the secondary's RAM cache held.  Unmapping it
+ * takes milliseconds per hundred MiB, which a takeover should not wait
+ * for.  Same thread, BQL not held.
+ */
+void colo_incoming_release(void);
 
 #endif /* MIGRATION_COLO_H */

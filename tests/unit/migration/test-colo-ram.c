@@ -404,6 +404,45 @@ static void test_free_releases(void **state)
     assert_int_equal(colo_ram_cache_bytes(), expected_bytes());
 }
 
+/*
+ * Detached, the cache is out of use at once (no lookups, no dirty log)
+ * but its memory stays mapped until released; a new cache may be made
+ * in between.
+ */
+static void test_detach_then_release(void **state)
+{
+    uint8_t *pc_cache, *second;
+
+    assert_true(colo_ram_cache_init(&error_abort));
+    pc_cache = colo_ram_cache_host(machine.pc, 0);
+    assert_true(mapped(pc_cache));
+
+    colo_ram_cache_detach();
+    assert_false(colo_ram_cache_active());
+    assert_int_equal(colo_ram_cache_bytes(), 0);
+    assert_false(ram_dirty_log_active());
+    assert_null(colo_ram_cache_host(machine.pc, 0));
+    assert_true(mapped(pc_cache));
+
+    colo_ram_cache_release_detached();
+    assert_false(mapped(pc_cache));
+    colo_ram_cache_release_detached();  /* nothing left: harmless */
+
+    /* Detaching a second cache releases one still waiting. */
+    assert_true(colo_ram_cache_init(&error_abort));
+    pc_cache = colo_ram_cache_host(machine.pc, 0);
+    colo_ram_cache_detach();
+    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(mapped(pc_cache));
+    second = colo_ram_cache_host(machine.pc, 0);
+    assert_ptr_not_equal(second, pc_cache);
+    colo_ram_cache_detach();
+    assert_false(mapped(pc_cache));
+    assert_true(mapped(second));
+    colo_ram_cache_release_detached();
+    assert_false(mapped(second));
+}
+
 static void test_bounds(void **state)
 {
     GByteArray *b = g_byte_array_new();
@@ -476,6 +515,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zero_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_releases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detach_then_release, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_errors, setup, teardown),
     };
