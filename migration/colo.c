@@ -1086,7 +1086,7 @@ bool colo_incoming_start(int *state, QEMUFile *from_src, QEMUFile *to_src,
     mutex_unlock(&colo.lock);
     /*
      * The cache's memory is given back by the caller, once the guest
-     * runs again (colo_ram_cache_release_detached()).
+     * runs again (colo_incoming_release()).
      */
     bql_lock();
     colo_ram_cache_detach();
