@@ -340,6 +340,16 @@ static double median_of(const double *v, unsigned n)
     return s[n / 2];
 }
 
+static double max_of(const double *v, unsigned n)
+{
+    double m = v[0];
+
+    for (unsigned i = 1; i < n; i++) {
+        m = MAX(m, v[i]);
+    }
+    return m;
+}
+
 static void report_series(const char *what, const Series *s)
 {
     g_autofree char *pause = describe(s->pause_ms, s->n);
@@ -457,9 +467,10 @@ static void run_qtest_share(Pair *p)
                 sum += s.pause_ms[k];
             }
             printf("colo, %s: primary paused %.1f %% of the time (%u "
-                   "checkpoints in %.3f s, pause median %.3f ms, %.2f MiB "
-                   "sent per checkpoint)\n", w, sum / (s.span_s * 1e3) * 100,
-                   s.n, s.span_s, median_of(s.pause_ms, s.n),
+                   "checkpoints in %.3f s, pause median %.3f ms, max %.3f "
+                   "ms, %.2f MiB sent per checkpoint)\n", w,
+                   sum / (s.span_s * 1e3) * 100, s.n, s.span_s,
+                   median_of(s.pause_ms, s.n), max_of(s.pause_ms, s.n),
                    s.mib_per_checkpoint);
         }
     }
@@ -469,8 +480,10 @@ static void run_qtest_share(Pair *p)
     s = measure(p, CHECKPOINTS_RATE, dirty, 1);
     /* The target is for checkpoints that each carry 1 MiB. */
     printf("colo, %s: %.1f checkpoints per second (%u in %.3f s, %.2f MiB "
-           "sent per checkpoint; target %.0f at 1 MiB: %s)\n", what,
-           s.n / s.span_s, s.n, s.span_s, s.mib_per_checkpoint, RATE_TARGET,
+           "sent per checkpoint, pause median %.3f ms, max %.3f ms; target "
+           "%.0f at 1 MiB: %s)\n", what, s.n / s.span_s, s.n, s.span_s,
+           s.mib_per_checkpoint, median_of(s.pause_ms, s.n),
+           max_of(s.pause_ms, s.n), RATE_TARGET,
            s.mib_per_checkpoint < 1 ? "not judged, less than 1 MiB sent "
                                       "per checkpoint"
                                     : met(s.n / s.span_s >= RATE_TARGET));
