@@ -69,6 +69,18 @@
 /* Device state is usually small; the buffer grows when it is not. */
 #define COLO_BUFFER_BASE_SIZE (256 * 1024)
 
+/*
+ * The most memory the primary stages a checkpoint's RAM in.  While its
+ * guest is stopped, the primary copies the dirty pages into this
+ * staging area and resumes the guest; the transfer to the secondary
+ * follows while the guest runs.  The area is kept from one checkpoint
+ * to the next (fresh memory costs page faults on every use), so the
+ * primary holds up to this much more than its guest's RAM while in
+ * COLO.  A checkpoint with more dirty memory than fits is sent as it
+ * is saved, with the guest stopped until the secondary has it.
+ */
+#define COLO_STAGING_MAX ((uint64_t)512 * 1024 * 1024)
+
 typedef struct ColoState {
     /*
      * Protects: from_src, to_src and the statistics below.  Never held
@@ -90,6 +102,9 @@ typedef struct ColoState {
     Semaphore checkpoint_sem;   /* a checkpoint is wanted now */
     Semaphore exit_sem;         /* the takeover (or quit) is done */
     uint32_t ping_value;        /* migration thread: last heartbeat */
+    /* Migration thread: the staging area, a buffer channel, and its file. */
+    QIOChannel *staging_ioc;
+    QEMUFile *staging;
 
     /* Secondary. */
     int *incoming_state;    /* atomic pointer */
@@ -609,20 +624,16 @@ void colo_checkpoint_delay_set(void)
 
 /*
  * The memory part: every page dirtied since the previous checkpoint, as
- * PART sections of the live sections, then EOF.  The exact pending
- * count syncs the dirty log first, so nothing the guest wrote before it
- * stopped is missed.  VM stopped, no BQL (as for precopy iterations);
- * the sync takes it.
+ * PART sections of the live sections, then EOF.  The caller synced the
+ * dirty log (qemu_savevm_state_pending_exact()) after the VM stopped,
+ * so nothing the guest wrote before it stopped is missed.  VM stopped,
+ * no BQL (as for precopy iterations).
  */
 static bool colo_save_live_state(QEMUFile *f, Error **errp)
 {
-    uint64_t pending;
     int ret;
 
     g_assert(!bql_locked());
-    bql_lock();
-    qemu_savevm_state_pending_exact(&pending);
-    bql_unlock();
     do {
         ret = qemu_savevm_state_iterate(f);
     } while (ret == 0 && !qemu_file_get_error(f));
@@ -659,19 +670,81 @@ static bool colo_save_device_state(QIOChannel *bioc, Error **errp)
 }
 
 /*
+ * The staged RAM of a checkpoint, saved into the staging area while the
+ * VM was stopped, sent to the secondary (VM running).
+ */
+static bool colo_send_staged(QEMUFile *to, Error **errp)
+{
+    const uint8_t *data;
+    size_t len;
+
+    data = qio_channel_buffer_data(colo.staging_ioc, &len);
+    trace_colo_staged_send(len);
+    if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_SEND, errp)) {
+        return false;
+    }
+    qemu_put_buffer(to, data, len);
+    return !qemu_file_get_error_obj(to, errp);
+}
+
+/*
+ * Resume the guest in the middle of a checkpoint, unless a takeover or
+ * the end of the process came meanwhile: they restart it themselves
+ * when it should run.
+ */
+static bool colo_resume_early(Error **errp)
+{
+    if (failover_request_is_active() || colo_quitting()) {
+        return true;
+    }
+    return colo_vm_start(errp);
+}
+
+/*
+ * A staged checkpoint failed after the guest resumed: stop it again, so
+ * that the primary waits for x-colo-lost-heartbeat with its guest
+ * stopped as when the checkpoint is not staged.  Its output since the
+ * checkpoint's cut was held and stays so.  A takeover decides for
+ * itself.
+ */
+static void colo_stop_after_failure(void)
+{
+    bql_lock();
+    if (!failover_request_is_active() && !colo_quitting() &&
+        runstate_is_running()) {
+        vm_stop_force_state(RUN_STATE_COLO);
+        trace_colo_vm_state_change("run", "stop");
+    }
+    bql_unlock();
+}
+
+/*
  * One checkpoint.  False with @errp set on failure; false without it
  * when a takeover was asked for before the VM was stopped.
+ *
+ * While the VM is stopped, its dirty RAM is saved into the staging area
+ * (memory speed) and its device state into @bioc; the VM resumes and
+ * only then does the checkpoint travel.  The output it produces from
+ * then on belongs to the next checkpoint: the COLO proxy holds it until
+ * this one is committed (COLO_EVENT_COMMITTED, after the secondary's
+ * vmstate-loaded), exactly as when the VM stayed stopped.  A failed
+ * transfer drops the checkpoint whole: the secondary applies nothing it
+ * did not receive entirely.  A checkpoint too big for the staging area
+ * is sent as it is saved, the VM stopped until it is committed.
+ * *@resumed is set once the VM runs again before the commit.
  */
-static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
+static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
+                                        Error **errp)
 {
     g_autoptr(QIOChannel) bioc = qio_channel_buffer_new(COLO_BUFFER_BASE_SIZE);
     QEMUFile *to = s->to_dst;
     QEMUFile *from = s->from_dst;
     const uint8_t *data;
     size_t len;
-    int64_t stop_ms;
+    int64_t stop_ms, pause_ms = -1;
     uint64_t sent = qemu_file_transferred(to);
-    bool ok;
+    uint64_t pending = 0;
+    bool ok, staged;
 
     trace_colo_checkpoint_start(colo.count + 1);
     if (!colo_send_message(to, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
@@ -688,11 +761,20 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     stop_ms = colo_now_ms();
     vm_stop_force_state(RUN_STATE_COLO);
     colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_CHECKPOINT);
+    qemu_savevm_state_pending_exact(&pending);
     bql_unlock();
     trace_colo_vm_state_change("run", "stop");
 
-    if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_SEND, errp) ||
-        !colo_save_live_state(to, errp)) {
+    staged = pending <= COLO_STAGING_MAX;
+    trace_colo_checkpoint_pending(pending, staged);
+    if (staged) {
+        qio_channel_buffer_reset(colo.staging_ioc);
+        ok = colo_save_live_state(colo.staging, errp);
+    } else {
+        ok = colo_send_message(to, COLO_MESSAGE_VMSTATE_SEND, errp) &&
+             colo_save_live_state(to, errp);
+    }
+    if (!ok) {
         return false;
     }
     bql_lock();
@@ -700,6 +782,16 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     bql_unlock();
     if (!ok) {
         return false;
+    }
+    if (staged) {
+        if (!colo_resume_early(errp)) {
+            return false;
+        }
+        *resumed = true;
+        pause_ms = colo_now_ms() - stop_ms;
+        if (!colo_send_staged(to, errp)) {
+            return false;
+        }
     }
     data = qio_channel_buffer_data(bioc, &len);
     trace_colo_vmstate_size(len);
@@ -721,12 +813,28 @@ static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
     bql_lock();
     colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_COMMITTED);
     bql_unlock();
-    if (!colo_vm_start(errp)) {
-        return false;
+    if (!staged) {
+        if (!colo_vm_start(errp)) {
+            return false;
+        }
+        pause_ms = colo_now_ms() - stop_ms;
     }
-    colo_stats_add(colo_now_ms() - stop_ms, 0,
-                   qemu_file_transferred(to) - sent);
+    colo_stats_add(pause_ms, 0, qemu_file_transferred(to) - sent);
     return true;
+}
+
+/* The same; a VM resumed early is stopped again when it fails. */
+static bool colo_do_checkpoint_transaction(MigrationState *s, Error **errp)
+{
+    bool resumed = false;
+
+    if (colo_checkpoint_transaction(s, &resumed, errp)) {
+        return true;
+    }
+    if (resumed) {
+        colo_stop_after_failure();
+    }
+    return false;
 }
 
 static bool colo_primary_going_on(MigrationState *s)
@@ -844,7 +952,14 @@ void migrate_start_colo_process(MigrationState *s)
     if (!entered) {
         return;     /* cancelled meanwhile */
     }
+    colo.staging_ioc = qio_channel_buffer_new(0);
+    colo.staging = qemu_file_new_output(colo.staging_ioc);
     colo_process_checkpoint(s);
+    /* Closing the file closes the channel; the unref frees it. */
+    qemu_fclose(colo.staging);
+    qio_channel_unref(colo.staging_ioc);
+    colo.staging = NULL;
+    colo.staging_ioc = NULL;
 
     /*
      * After a takeover the primary runs alone; after migrate_cancel it

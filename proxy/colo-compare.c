@@ -149,9 +149,11 @@ static void compare_release(ColoCompare *c, size_t len, const char *why,
  * the secondary's records from before it still arrive and the scan
  * still runs, but what they find is settled by that checkpoint.  The
  * epoch compared is the one it ends: its commit releases the output up
- * to the cut, the secondary's output past the cut is abandoned, and the
- * primary, stopped meanwhile, has none past it.  Asking again would
- * only add a needless checkpoint right after this one.
+ * to the cut, and the secondary's output past the cut is abandoned.
+ * The primary's output past the cut (its guest resumes before the
+ * checkpoint is committed) is of the next epoch: it is held, not
+ * compared, until the commit.  Asking again would only add a needless
+ * checkpoint right after this one.
  */
 static void compare_request(ColoCompare *c, CompareCause cause)
 {
@@ -189,6 +191,22 @@ static void compare_reset_secondary(ColoCompare *c, uint32_t epoch,
     }
 }
 
+/*
+ * How many of the held bytes belong to the epoch being compared: all of
+ * them, or those before the cut of a checkpoint not yet committed.
+ */
+static size_t compare_held_in_epoch(ColoCompare *c)
+{
+    uint64_t cut;
+
+    if (!c->cuts->len) {
+        return c->held->len;
+    }
+    cut = g_array_index(c->cuts, CompareCut, 0).pos;
+    return cut > c->held_base ? MIN(cut - c->held_base,
+                                    (uint64_t)c->held->len) : 0;
+}
+
 /* Release what both outputs agree on; stop at the first difference. */
 static void compare_match(ColoCompare *c)
 {
@@ -211,7 +229,7 @@ static void compare_match(ColoCompare *c)
         compare_diverged(c, c->held_base, "secondary output missing");
         return;
     }
-    n = MIN(c->held->len, c->sec_buf->len);
+    n = MIN(compare_held_in_epoch(c), c->sec_buf->len);
     while (same < n && c->held->data[same] == c->sec_buf->data[same]) {
         same++;
     }

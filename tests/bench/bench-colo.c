@@ -4,7 +4,7 @@
  *     primary's RAM (D = 4, 16, 64, 256) are written between two
  *     checkpoints; per checkpoint, the primary's pause (its STOP to its
  *     RESUME event) and the whole checkpoint (the secondary's STOP, on
- *     the request, to the primary's RESUME), then the secondary's
+ *     the request, to its RESUME once applied), then the secondary's
  *     resident memory as a multiple of guest RAM;
  *   - a pair with the dirtier guest (which rewrites all its memory
  *     continuously), under each accelerator that runs guest code here
@@ -76,7 +76,7 @@ typedef struct Series {
     unsigned n;                     /* checkpoints measured */
     /* primary STOP -> RESUME */
     double pause_ms[CHECKPOINTS_MAX];
-    /* secondary STOP -> primary RESUME */
+    /* secondary STOP -> secondary RESUME */
     double total_ms[CHECKPOINTS_MAX];
     int64_t reported_ms;            /* query-migrate last-pause-time */
     /* from the primary's RESUME before the first to its last RESUME */
@@ -187,9 +187,8 @@ static int64_t colo_int(json_t *colo, const char *key)
 }
 
 /*
- * query-migrate's colo object once checkpoint-count reaches @count: the
- * primary counts a checkpoint just after its RESUME event, so the last
- * one may lag behind the event by a moment.
+ * The primary's query-migrate colo object once its checkpoint-count
+ * reaches @count.
  */
 static json_t *wait_count(Pair *p, int64_t count)
 {
@@ -208,6 +207,19 @@ static json_t *wait_count(Pair *p, int64_t count)
         json_decref(colo);
         g_usleep(10 * 1000);
     }
+}
+
+/*
+ * The primary's colo object once it counts every checkpoint the
+ * secondary has applied: the primary counts a checkpoint when it is
+ * committed, which may come well after its RESUME (its guest resumes
+ * once the checkpoint is staged).
+ */
+static json_t *settled(Pair *p)
+{
+    qmptest_auto_json json_t *sec = query_colo(p->sc);
+
+    return wait_count(p, colo_int(sec, "checkpoint-count"));
 }
 
 static void set_param(QmpTestProc *vm, const char *name, uint64_t v)
@@ -357,7 +369,7 @@ static void report_series(const char *what, const Series *s)
 
     printf("colo, %s: primary pause %s; query-migrate last-pause-time "
            "%" PRId64 " ms\n", what, pause, s->reported_ms);
-    printf("colo, %s: checkpoint time %s, secondary stop to primary "
+    printf("colo, %s: checkpoint time %s, the secondary's stop to its "
            "resume\n", what, total);
 }
 
@@ -403,7 +415,7 @@ static Series measure(Pair *p, unsigned n,
     }
     g_assert(n > 0 && n <= CHECKPOINTS_MAX);
     s.n = n;
-    before = query_colo(p->pc);
+    before = settled(p);
     first = k.pri_resume;
     for (unsigned i = 0; i < n; i++) {
         k = wait_checkpoint(p);
@@ -411,9 +423,9 @@ static Series measure(Pair *p, unsigned n,
             between(p, arg);
         }
         s.pause_ms[i] = (k.pri_resume - k.pri_stop) * 1e3;
-        s.total_ms[i] = (k.pri_resume - k.sec_stop) * 1e3;
+        s.total_ms[i] = (k.sec_resume - k.sec_stop) * 1e3;
     }
-    after = wait_count(p, colo_int(before, "checkpoint-count") + n);
+    after = settled(p);
     s.reported_ms = colo_int(after, "last-pause-time");
     s.span_s = k.pri_resume - first;
     count = colo_int(after, "checkpoint-count") -

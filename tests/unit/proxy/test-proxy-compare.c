@@ -544,6 +544,60 @@ static void test_lost_past_cut_during_checkpoint(void **state)
     assert_int_equal(info->released_match, 5);
 }
 
+/*
+ * The primary's guest resumes before its checkpoint is committed: what
+ * it writes then is past the cut, of the next epoch.  Even where the
+ * secondary's output of the ending epoch says the same, it is held
+ * until the commit and compared with the secondary's next epoch.
+ */
+static void test_output_past_cut_waits_for_commit(void **state)
+{
+    Fixture *f = *state;
+    ColoCompareInfo *info;
+
+    add_compare("");
+    event(COLO_EVENT_START);
+    guest_write(f, "abc");
+    event(COLO_EVENT_CHECKPOINT);
+    guest_write(f, "de");
+    sec_send(f, 0, 0, "abcde");
+    assert_released(f, "abc");
+    assert_int_equal(stats(f)->held, 2);
+    event(COLO_EVENT_COMMITTED);
+    assert_released(f, "");
+    sec_send(f, 1, 3, "dX");
+    assert_released(f, "d");
+    assert_int_equal(stats(f)->last_divergence_offset, 4);
+    /* The divergence's checkpoint, the guest again running early. */
+    event(COLO_EVENT_CHECKPOINT);
+    guest_write(f, "f");
+    event(COLO_EVENT_COMMITTED);
+    assert_released(f, "e");
+    sec_send(f, 2, 5, "f");
+    assert_released(f, "f");
+    info = stats(f);
+    assert_int_equal(info->checkpoints_timer, 1);
+    assert_int_equal(info->checkpoints_divergence, 1);
+    assert_int_equal(info->released_match, 5);
+    assert_int_equal(info->released_checkpoint, 1);
+}
+
+/* In buffer mode output past the cut waits for the next commit. */
+static void test_buffer_mode_past_cut(void **state)
+{
+    Fixture *f = *state;
+
+    add_compare(",mode=buffer");
+    event(COLO_EVENT_START);
+    guest_write(f, "ab");
+    event(COLO_EVENT_CHECKPOINT);
+    guest_write(f, "cd");
+    event(COLO_EVENT_COMMITTED);
+    assert_released(f, "ab");
+    checkpoint();
+    assert_released(f, "cd");
+}
+
 /* Likewise for output that waits longer than compare_timeout. */
 static void test_timeout_during_checkpoint(void **state)
 {
@@ -735,6 +789,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_past_cut_during_checkpoint,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_output_past_cut_waits_for_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_mode_past_cut, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_timeout_during_checkpoint,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_record, setup,
