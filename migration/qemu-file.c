@@ -7,8 +7,10 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <glib.h>
 
+#include "io/channel-buffer.h"
 #include "io/channel.h"
 #include "migration/qemu-file.h"
 #include "trace/trace.h"
@@ -31,12 +33,18 @@ struct QEMUFile {
     int shutdown;           /* set by any thread, read atomically */
 
     /*
-     * Output: buf[0, len) is waiting to be written.
+     * Output: iov[0, niov) is waiting to be written, iov_bytes in all;
+     * the bytes put by copy are buf[0, len), the others are the
+     * caller's memory (qemu_put_buffer_async(), on a buffer channel).
      * Input: buf[pos, len) has been read from the channel, not consumed.
      */
     uint8_t *buf;           /* QEMU_FILE_BUF_SIZE bytes, not cleared */
     size_t pos;
     size_t len;
+    struct iovec iov[QEMU_FILE_IOV_MAX];
+    unsigned int niov;
+    size_t iov_bytes;
+    bool by_reference;      /* output to memory: async puts are not copied */
 
     uint64_t transferred;
 
@@ -67,6 +75,7 @@ static QEMUFile *qemu_file_new(QIOChannel *ioc, bool writable)
     f->buf = g_malloc(QEMU_FILE_BUF_SIZE);
     f->ioc = qio_channel_ref(ioc);
     f->writable = writable;
+    f->by_reference = writable && qio_channel_is_buffer(ioc);
     f->clock = qemu_file_default_clock;
     f->window_start = f->clock(NULL);
     return f;
@@ -184,17 +193,21 @@ void qemu_fflush(QEMUFile *f)
 {
     Error *err = NULL;
 
-    if (!f->writable || f->last_error || f->len == 0) {
+    if (!f->writable || f->last_error || f->niov == 0) {
         return;
     }
-    if (qio_channel_write_all(f->ioc, (const char *)f->buf, f->len,
-                              &err) < 0) {
+    if (qio_channel_writev_all(f->ioc, f->iov, f->niov, &err) < 0) {
         qemu_file_channel_error(f, err);
     }
     f->len = 0;
+    f->niov = 0;
+    f->iov_bytes = 0;
 }
 
-/* Room for @n more bytes in the buffer, flushing when needed. */
+/*
+ * Room for @n more bytes in the buffer (@n is 0 for a put by
+ * reference) and for one more iovec, flushing when needed.
+ */
 static bool qemu_file_put_ok(QEMUFile *f, size_t n)
 {
     if (f->last_error) {
@@ -204,10 +217,23 @@ static bool qemu_file_put_ok(QEMUFile *f, size_t n)
         qemu_file_fail(f, -EINVAL, "Write to an input stream");
         return false;
     }
-    if (f->len + n > QEMU_FILE_BUF_SIZE) {
+    if (f->len + n > QEMU_FILE_BUF_SIZE || f->niov == QEMU_FILE_IOV_MAX) {
         qemu_fflush(f);
     }
     return !f->last_error;
+}
+
+/* @n bytes at @p are next in the stream: a new iovec, or the last one grown. */
+static void qemu_file_add_iov(QEMUFile *f, const uint8_t *p, size_t n)
+{
+    struct iovec *last = f->niov ? &f->iov[f->niov - 1] : NULL;
+
+    if (last && (const uint8_t *)last->iov_base + last->iov_len == p) {
+        last->iov_len += n;
+    } else {
+        f->iov[f->niov++] = (struct iovec) { (void *)p, n };
+    }
+    f->iov_bytes += n;
 }
 
 static void qemu_file_account_put(QEMUFile *f, size_t n)
@@ -225,11 +251,25 @@ void qemu_put_buffer(QEMUFile *f, const uint8_t *buf, size_t size)
             return;
         }
         memcpy(f->buf + f->len, buf, chunk);
+        qemu_file_add_iov(f, f->buf + f->len, chunk);
         f->len += chunk;
         qemu_file_account_put(f, chunk);
         buf += chunk;
         size -= chunk;
     }
+}
+
+void qemu_put_buffer_async(QEMUFile *f, const uint8_t *buf, size_t size)
+{
+    if (!f->by_reference) {
+        qemu_put_buffer(f, buf, size);
+        return;
+    }
+    if (size == 0 || !qemu_file_put_ok(f, 0)) {
+        return;
+    }
+    qemu_file_add_iov(f, buf, size);
+    qemu_file_account_put(f, size);
 }
 
 void qemu_put_byte(QEMUFile *f, int v)

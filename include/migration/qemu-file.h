@@ -35,6 +35,9 @@ typedef struct QEMUFile QEMUFile;
  */
 #define QEMU_FILE_BUF_SIZE (1024 * 1024)
 
+/* Output is written with one writev() of at most this many pieces. */
+#define QEMU_FILE_IOV_MAX 256
+
 /* Length of the rate limit's accounting window. */
 #define QEMU_FILE_RATE_WINDOW_MS 100
 
@@ -74,6 +77,15 @@ void qemu_put_be16(QEMUFile *f, unsigned int v);
 void qemu_put_be32(QEMUFile *f, unsigned int v);
 void qemu_put_be64(QEMUFile *f, uint64_t v);
 void qemu_put_buffer(QEMUFile *f, const uint8_t *buf, size_t size);
+/*
+ * The same, for memory that stays as it is until the next flush (at the
+ * latest qemu_fflush() or qemu_fclose()): on a file whose channel is a
+ * buffer channel it is not copied into the file's buffer but written
+ * from @buf at the flush, one copy fewer.  On other channels (sockets:
+ * a kernel copy from memory this process has not touched can cost more
+ * than the copy saved) it is copied like qemu_put_buffer().
+ */
+void qemu_put_buffer_async(QEMUFile *f, const uint8_t *buf, size_t size);
 /* u8 length + bytes; @str must be at most 255 bytes long. */
 void qemu_put_counted_string(QEMUFile *f, const char *str);
 

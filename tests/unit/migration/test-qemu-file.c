@@ -391,6 +391,95 @@ static void socket_pair(QIOChannel **a, QIOChannel **b)
     *b = qio_channel_socket_new_fd(sv[1], &error_abort);
 }
 
+/*
+ * Pages put by reference on a buffer channel, each after a copied
+ * header, more of them than one writev takes: the stream is the same as
+ * if every byte had been copied, and what a page holds at the flush is
+ * what is written.
+ */
+static void test_put_async(void **state)
+{
+    enum { PAGES = 3 * QEMU_FILE_IOV_MAX + 5, PAGE = 4096 };
+    g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
+    QEMUFile *f = qemu_file_new_output(ioc);
+    g_autofree uint8_t *ram = g_malloc(PAGES * PAGE);
+    uint8_t tail[PAGE];
+    const uint8_t *data;
+    size_t len;
+
+    for (size_t i = 0; i < PAGES * PAGE; i++) {
+        ram[i] = i * 13 + (i >> 12);
+    }
+    memset(tail, 0x5c, sizeof(tail));
+    for (unsigned i = 0; i < PAGES; i++) {
+        qemu_put_be64(f, i);
+        qemu_put_buffer_async(f, ram + (size_t)i * PAGE, PAGE);
+    }
+    /* Two adjacent pieces and an empty one. */
+    qemu_put_buffer_async(f, tail, PAGE / 2);
+    qemu_put_buffer_async(f, tail + PAGE / 2, PAGE / 2);
+    qemu_put_buffer_async(f, tail, 0);
+    assert_int_equal(qemu_file_transferred(f), PAGES * (8 + PAGE) + PAGE);
+    tail[0] = 0xc5;
+    qemu_fflush(f);
+    assert_int_equal(qemu_file_get_error(f), 0);
+    data = qio_channel_buffer_data(ioc, &len);
+    assert_int_equal(len, PAGES * (8 + PAGE) + PAGE);
+    for (unsigned i = 0; i < PAGES; i++) {
+        const uint8_t *rec = data + (size_t)i * (8 + PAGE);
+        uint64_t be = 0;
+
+        for (int b = 0; b < 8; b++) {
+            be = (be << 8) | rec[b];
+        }
+        assert_int_equal(be, i);
+        assert_memory_equal(rec + 8, ram + (size_t)i * PAGE, PAGE);
+    }
+    assert_int_equal(data[PAGES * (8 + PAGE)], 0xc5);
+    assert_memory_equal(data + PAGES * (8 + PAGE) + 1, tail + 1, PAGE - 1);
+    assert_int_equal(qemu_fclose(f), 0);
+}
+
+/* On any other channel an async put is a copy, taken at once. */
+static void test_put_async_copies_on_sockets(void **state)
+{
+    QIOChannel *a, *b;
+    QEMUFile *out, *in;
+    uint8_t page[4096], back[4096];
+
+    socket_pair(&a, &b);
+    out = qemu_file_new_output(a);
+    in = qemu_file_new_input(b);
+    memset(page, 0x11, sizeof(page));
+    qemu_put_buffer_async(out, page, sizeof(page));
+    memset(page, 0x22, sizeof(page));
+    qemu_fflush(out);
+    assert_int_equal(qemu_get_buffer(in, back, sizeof(back)), sizeof(back));
+    assert_int_equal(back[0], 0x11);
+    assert_int_equal(back[sizeof(back) - 1], 0x11);
+    assert_int_equal(qemu_fclose(out), 0);
+    assert_int_equal(qemu_fclose(in), 0);
+    qio_channel_unref(a);
+    qio_channel_unref(b);
+}
+
+/* An async put after an error is dropped like any other. */
+static void test_put_async_after_error(void **state)
+{
+    g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
+    QEMUFile *f = qemu_file_new_output(ioc);
+    uint8_t page[64] = { 1 };
+    size_t len;
+
+    qemu_file_set_error(f, -EIO);
+    qemu_put_buffer_async(f, page, sizeof(page));
+    qemu_fflush(f);
+    qio_channel_buffer_data(ioc, &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(qemu_file_transferred(f), 0);
+    assert_int_equal(qemu_fclose(f), -EIO);
+}
+
 static void test_return_path(void **state)
 {
     QIOChannel *a, *b;
@@ -556,6 +645,9 @@ int main(void)
         cmocka_unit_test(test_wrong_direction),
         cmocka_unit_test(test_peek),
         cmocka_unit_test(test_large),
+        cmocka_unit_test(test_put_async),
+        cmocka_unit_test(test_put_async_copies_on_sockets),
+        cmocka_unit_test(test_put_async_after_error),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_rate_limit_real_clock),
         cmocka_unit_test(test_return_path),
