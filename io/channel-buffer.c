@@ -177,3 +177,32 @@ size_t qio_channel_buffer_pending(QIOChannel *ioc)
     mutex_unlock(&s->lock);
     return pending;
 }
+
+size_t qio_channel_buffer_capacity(QIOChannel *ioc)
+{
+    BufferState *s = buffer_state(ioc);
+    size_t capacity;
+
+    mutex_lock(&s->lock);
+    capacity = s->capacity;
+    mutex_unlock(&s->lock);
+    return capacity;
+}
+
+void qio_channel_buffer_reserve(QIOChannel *ioc, size_t size)
+{
+    BufferState *s = buffer_state(ioc);
+
+    mutex_lock(&s->lock);
+    if (size > s->capacity) {
+        size_t old = s->capacity;
+
+        s->data = g_realloc(s->data, size);
+        s->capacity = size;
+        /* One write per page is enough to fault it in. */
+        for (size_t off = old; off < size; off += 4096) {
+            s->data[off] = 0;
+        }
+    }
+    mutex_unlock(&s->lock);
+}

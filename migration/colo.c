@@ -59,6 +59,7 @@
 #include "migration/savevm.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
+#include "system/ram.h"
 #include "system/runstate.h"
 #include "system/shutdown.h"
 #include "trace/trace.h"
@@ -76,10 +77,18 @@
  * follows while the guest runs.  The area is kept from one checkpoint
  * to the next (fresh memory costs page faults on every use), so the
  * primary holds up to this much more than its guest's RAM while in
- * COLO.  A checkpoint with more dirty memory than fits is sent as it
- * is saved, with the guest stopped until the secondary has it.
+ * COLO.  A checkpoint with more dirty memory than the area holds is
+ * sent as it is saved, with the guest stopped until the secondary has
+ * it; the area is then grown for the next one (up to this bound),
+ * after the guest has resumed.
  */
 #define COLO_STAGING_MAX ((uint64_t)512 * 1024 * 1024)
+
+/* The stream's bytes for @dirty bytes of pages: a header per page. */
+static uint64_t colo_staging_need(uint64_t dirty)
+{
+    return dirty + dirty / TARGET_PAGE_SIZE * 8 + 64 * 1024;
+}
 
 typedef struct ColoState {
     /*
@@ -765,7 +774,8 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
     bql_unlock();
     trace_colo_vm_state_change("run", "stop");
 
-    staged = pending <= COLO_STAGING_MAX;
+    staged = colo_staging_need(pending) <=
+             qio_channel_buffer_capacity(colo.staging_ioc);
     trace_colo_checkpoint_pending(pending, staged);
     if (staged) {
         qio_channel_buffer_reset(colo.staging_ioc);
@@ -818,6 +828,10 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
             return false;
         }
         pause_ms = colo_now_ms() - stop_ms;
+        if (colo_staging_need(pending) <= COLO_STAGING_MAX) {
+            qio_channel_buffer_reserve(colo.staging_ioc,
+                                       colo_staging_need(pending));
+        }
     }
     colo_stats_add(pause_ms, 0, qemu_file_transferred(to) - sent);
     return true;
@@ -952,7 +966,10 @@ void migrate_start_colo_process(MigrationState *s)
     if (!entered) {
         return;     /* cancelled meanwhile */
     }
+    /* Big enough for the checkpoints of an idle guest from the start. */
     colo.staging_ioc = qio_channel_buffer_new(0);
+    qio_channel_buffer_reserve(colo.staging_ioc, colo_staging_need(0) +
+                               4 * 1024 * 1024);
     colo.staging = qemu_file_new_output(colo.staging_ioc);
     colo_process_checkpoint(s);
     /* Closing the file closes the channel; the unref frees it. */

@@ -110,6 +110,28 @@ static void test_set_data_rewind_reset(void **state)
 }
 
 /* Memory never blocks: non-blocking mode reads EOF, never ERR_BLOCK. */
+/* Reserving grows the buffer once and keeps what it holds. */
+static void test_reserve(void **state)
+{
+    g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
+    const uint8_t *data;
+    size_t len;
+
+    assert_int_equal(qio_channel_buffer_capacity(ioc), 0);
+    assert_int_equal(qio_channel_write_all(ioc, "abc", 3, &error_abort), 0);
+    qio_channel_buffer_reserve(ioc, 1 << 20);
+    assert_int_equal(qio_channel_buffer_capacity(ioc), 1 << 20);
+    data = qio_channel_buffer_data(ioc, &len);
+    assert_int_equal(len, 3);
+    assert_memory_equal(data, "abc", 3);
+    /* Smaller: nothing changes; reset keeps the capacity. */
+    qio_channel_buffer_reserve(ioc, 10);
+    qio_channel_buffer_reset(ioc);
+    assert_int_equal(qio_channel_buffer_capacity(ioc), 1 << 20);
+    qio_channel_buffer_data(ioc, &len);
+    assert_int_equal(len, 0);
+}
+
 static void test_nonblocking(void **state)
 {
     g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
@@ -171,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_vectored),
         cmocka_unit_test(test_eof_semantics),
         cmocka_unit_test(test_set_data_rewind_reset),
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_nonblocking),
         cmocka_unit_test(test_concurrent_fill_drain),
     };
