@@ -33,9 +33,9 @@ struct QEMUFile {
     int shutdown;           /* set by any thread, read atomically */
 
     /*
-     * Output: iov[0, niov) is waiting to be written, iov_bytes in all;
-     * the bytes put by copy are buf[0, len), the others are the
-     * caller's memory (qemu_put_buffer_async(), on a buffer channel).
+     * Output: iov[0, niov) is waiting to be written; the bytes put by
+     * copy are buf[0, len), the others are the caller's memory
+     * (qemu_put_buffer_async(), on a buffer channel).
      * Input: buf[pos, len) has been read from the channel, not consumed.
      */
     uint8_t *buf;           /* QEMU_FILE_BUF_SIZE bytes, not cleared */
@@ -43,7 +43,6 @@ struct QEMUFile {
     size_t len;
     struct iovec iov[QEMU_FILE_IOV_MAX];
     unsigned int niov;
-    size_t iov_bytes;
     bool by_reference;      /* output to memory: async puts are not copied */
 
     uint64_t transferred;
@@ -201,7 +200,6 @@ void qemu_fflush(QEMUFile *f)
     }
     f->len = 0;
     f->niov = 0;
-    f->iov_bytes = 0;
 }
 
 /*
@@ -233,7 +231,6 @@ static void qemu_file_add_iov(QEMUFile *f, const uint8_t *p, size_t n)
     } else {
         f->iov[f->niov++] = (struct iovec) { (void *)p, n };
     }
-    f->iov_bytes += n;
 }
 
 static void qemu_file_account_put(QEMUFile *f, size_t n)
