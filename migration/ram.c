@@ -298,7 +298,10 @@ static void ram_save_page(RAMSaveState *rs, QEMUFile *f, RAMBlock *block,
         stat_add(&ram_stats.duplicate, 1);
     } else {
         ram_put_page_header(rs, f, block, offset, RAM_SAVE_FLAG_PAGE);
-        /* Guest RAM stays put until the flush at the end of the pass. */
+        /*
+         * Not copied only into memory: a staged COLO checkpoint, whose
+         * guest stays stopped until this pass ends with its flush.
+         */
         qemu_put_buffer_async(f, host, TARGET_PAGE_SIZE);
         stat_add(&ram_stats.normal, 1);
     }

@@ -54,13 +54,6 @@ typedef struct Figures {
     double p50_ms, p99_ms, seq_rps, pipe_rps;
 } Figures;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 static char *set_request(uint64_t i)
 {
     return g_strdup_printf("SET k%" PRIu64 " %040" PRIu64, i % 4096, i);
@@ -95,7 +88,7 @@ static void measure(KvClient *c, double seconds, Figures *f)
         lat[n++] = (bench_now() - t0) * 1000;
     }
     f->seq_rps = n / (bench_now() - start);
-    qsort(lat, n, sizeof(*lat), cmp_double);
+    bench_sort(lat, n);
     f->p50_ms = lat[n / 2];
     f->p99_ms = lat[MIN(n - 1, n * 99 / 100)];
     g_free(lat);

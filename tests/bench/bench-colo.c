@@ -327,29 +327,14 @@ static void pair_end(Pair *p)
     qmptest_free(p->sec);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* "median M ms (min A, max B of N)" */
 static char *describe(const double *v, unsigned n)
 {
     g_autofree double *s = g_memdup2(v, n * sizeof(*v));
 
-    qsort(s, n, sizeof(*s), cmp_double);
+    bench_sort(s, n);
     return g_strdup_printf("%.3f ms (median of %u; min %.3f, max %.3f)",
                            s[n / 2], n, s[0], s[n - 1]);
-}
-
-static double median_of(const double *v, unsigned n)
-{
-    g_autofree double *s = g_memdup2(v, n * sizeof(*v));
-
-    qsort(s, n, sizeof(*s), cmp_double);
-    return s[n / 2];
 }
 
 static double max_of(const double *v, unsigned n)
@@ -382,7 +367,7 @@ static void report_pause_target(const char *what, const Series *s,
 {
     double target = mib * BENCH_MIB / (PAUSE_MEMCPY_SHARE * memcpy_bps) *
                     1e3 + PAUSE_FIXED_MS;
-    double pause = median_of(s->pause_ms, s->n);
+    double pause = bench_median(s->pause_ms, s->n);
 
     printf("colo, %s: primary pause %.3f ms (median) against the target "
            "%.3f ms (D / (%.1f x memcpy) + %.0f ms): %.2f x the target, "
@@ -463,7 +448,6 @@ static void run_qtest_share(Pair *p)
     static const unsigned delays[] = { 10, 100 };
     static const unsigned mibs[] = { 1, 16 };
     g_autofree char *what = NULL;
-    double sum = 0;
     Series s;
 
     for (unsigned i = 0; i < G_N_ELEMENTS(delays); i++) {
@@ -471,10 +455,10 @@ static void run_qtest_share(Pair *p)
             g_autofree char *w = g_strdup_printf(
                 "qtest %u MiB, x-checkpoint-delay %u ms, dirty %u MiB",
                 QT_RAM_MIB, delays[i], mibs[j]);
+            double sum = 0;
 
             set_param(p->pri, "x-checkpoint-delay", delays[i]);
             s = measure(p, CHECKPOINTS_SHORT, dirty, mibs[j]);
-            sum = 0;
             for (unsigned k = 0; k < s.n; k++) {
                 sum += s.pause_ms[k];
             }
@@ -482,7 +466,7 @@ static void run_qtest_share(Pair *p)
                    "checkpoints in %.3f s, pause median %.3f ms, max %.3f "
                    "ms, %.2f MiB sent per checkpoint)\n", w,
                    sum / (s.span_s * 1e3) * 100, s.n, s.span_s,
-                   median_of(s.pause_ms, s.n), max_of(s.pause_ms, s.n),
+                   bench_median(s.pause_ms, s.n), max_of(s.pause_ms, s.n),
                    s.mib_per_checkpoint);
         }
     }
@@ -494,7 +478,7 @@ static void run_qtest_share(Pair *p)
     printf("colo, %s: %.1f checkpoints per second (%u in %.3f s, %.2f MiB "
            "sent per checkpoint, pause median %.3f ms, max %.3f ms; target "
            "%.0f at 1 MiB: %s)\n", what, s.n / s.span_s, s.n, s.span_s,
-           s.mib_per_checkpoint, median_of(s.pause_ms, s.n),
+           s.mib_per_checkpoint, bench_median(s.pause_ms, s.n),
            max_of(s.pause_ms, s.n), RATE_TARGET,
            s.mib_per_checkpoint < 1 ? "not judged, less than 1 MiB sent "
                                       "per checkpoint"

@@ -48,13 +48,6 @@ static uint64_t take_dirty(QtestClient *qt)
     return count;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* The median resists the odd sync delayed by other work on the host. */
 static void report(const char *what, double *times, uint64_t pages)
 {
@@ -64,7 +57,7 @@ static void report(const char *what, double *times, uint64_t pages)
     for (i = 0; i < ROUNDS; i++) {
         sum += times[i];
     }
-    qsort(times, ROUNDS, sizeof(*times), compare_double);
+    bench_sort(times, ROUNDS);
     printf("dirty-log sync, %s: %.3f ms/sync (median of %u; mean %.3f ms; "
            "%.0f dirty pages per sync)\n", what,
            (times[ROUNDS / 2 - 1] + times[ROUNDS / 2]) / 2 * 1e3, ROUNDS,

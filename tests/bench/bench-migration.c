@@ -291,19 +291,6 @@ static void report(const char *what, const MigResult *r, double copy_mbs)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return v[n / 2];
-}
-
 /*
  * The non-zero migration between two processes of @binary (QEMU), or
  * NULL when it is not installed.  The helpers start whatever
@@ -365,8 +352,8 @@ static void qemu_report(const MigResult *ours)
                "%.3f s, %.1f MB/s of guest RAM\n", binary, i + 1, r.wall_s,
                mbs[i]);
     }
-    med = median(mbs, RUNS);
-    ours_med = median(ours_mbs, RUNS);
+    med = bench_median(mbs, RUNS);
+    ours_med = bench_median(ours_mbs, RUNS);
     printf("migration, QEMU, 1 GiB non-zero: %.1f MB/s of guest RAM, "
            "colo-vm %.1f MB/s (wall times, medians of %u): colo-vm is "
            "%.2f x QEMU (target %.1f x: %s)\n", med, ours_med, RUNS,
@@ -392,8 +379,8 @@ int main(void)
                full[i].transferred / (double)BENCH_MIB, secs, copy_mbs[i]);
         report("1 GiB non-zero", &full[i], copy_mbs[i]);
     }
-    copy_med = median(copy_mbs, RUNS);
-    mig_med = median(mig_mbs, RUNS);
+    copy_med = bench_median(copy_mbs, RUNS);
+    mig_med = bench_median(mig_mbs, RUNS);
     printf("loopback socket copy: %.1f MB/s (median of %u)\n", copy_med,
            RUNS);
     printf("migration, 1 GiB non-zero: %.1f MB/s (median of %u), "

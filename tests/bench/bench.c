@@ -68,3 +68,23 @@ double bench_now(void)
 {
     return g_get_monotonic_time() / 1e6;
 }
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+void bench_sort(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(*v), bench_cmp_double);
+}
+
+double bench_median(const double *v, unsigned n)
+{
+    g_autofree double *s = g_memdup2(v, n * sizeof(*v));
+
+    bench_sort(s, n);
+    return s[n / 2];
+}

@@ -36,5 +36,9 @@ QmpTestProc *bench_start(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 double bench_seconds(void);
 /* Monotonic time in seconds. */
 double bench_now(void);
+/* Sort @n values in place, smallest first. */
+void bench_sort(double *v, unsigned n);
+/* The median of @n > 0 values (the upper middle one when @n is even). */
+double bench_median(const double *v, unsigned n);
 
 #endif /* TESTS_BENCH_BENCH_H */
