@@ -48,6 +48,7 @@
 
 #include "io/channel-buffer.h"
 #include "io/channel-socket.h"
+#include "migration/colo-dirty.h"
 #include "migration/colo-int.h"
 #include "migration/colo-ram.h"
 #include "migration/colo.h"
@@ -114,6 +115,12 @@ typedef struct ColoState {
     /* Migration thread: the staging area, a buffer channel, and its file. */
     QIOChannel *staging_ioc;
     QEMUFile *staging;
+    /*
+     * Migration thread: the secondary announced x-colo-lean, and the
+     * pages it reports dirty at each checkpoint.
+     */
+    bool lean;
+    ColoDirtySet *secondary_dirty;
 
     /* Secondary. */
     int *incoming_state;    /* atomic pointer */
@@ -141,6 +148,8 @@ typedef struct ColoState {
     int64_t total_pause_ms;
     int64_t last_commit_ms;
     int64_t total_bytes;
+    int64_t extra_pages;        /* primary, lean secondary */
+    int64_t cache_bytes;        /* secondary, after the last commit */
 } ColoState;
 
 static ColoState colo;
@@ -214,18 +223,31 @@ static void colo_stats_reset(COLOMode mode)
     colo.total_pause_ms = 0;
     colo.last_commit_ms = 0;
     colo.total_bytes = 0;
+    colo.extra_pages = 0;
+    colo.cache_bytes = mode == COLO_MODE_SECONDARY ? colo_ram_cache_bytes()
+                                                   : 0;
     mutex_unlock(&colo.lock);
 }
 
+/*
+ * One more checkpoint.  The primary gives the bytes it sent and the
+ * pages sent only for a lean secondary; the secondary gives 0 for both
+ * and its cache's size is taken here (its own thread owns the cache).
+ */
 static void colo_stats_add(int64_t pause_ms, int64_t commit_ms,
-                           int64_t bytes)
+                           int64_t bytes, int64_t extra_pages)
 {
+    int64_t cache_bytes = colo.stats_mode == COLO_MODE_SECONDARY
+                          ? colo_ram_cache_bytes() : 0;
+
     mutex_lock(&colo.lock);
     colo.count++;
     colo.last_pause_ms = pause_ms;
     colo.total_pause_ms += pause_ms;
     colo.last_commit_ms = commit_ms;
     colo.total_bytes += bytes;
+    colo.extra_pages += extra_pages;
+    colo.cache_bytes = cache_bytes;
     mutex_unlock(&colo.lock);
     trace_colo_checkpoint_done(colo.count, pause_ms);
 }
@@ -263,9 +285,13 @@ COLOCheckpointStats *colo_checkpoint_stats(void)
     if (colo.stats_mode == COLO_MODE_SECONDARY) {
         st->has_last_commit_time = true;
         st->last_commit_time = colo.last_commit_ms;
+        st->has_cache_bytes = true;
+        st->cache_bytes = colo.cache_bytes;
     } else if (colo.stats_mode == COLO_MODE_PRIMARY) {
         st->has_checkpoint_bytes = true;
         st->checkpoint_bytes = colo.total_bytes;
+        st->has_extra_pages = colo.lean;
+        st->extra_pages = colo.extra_pages;
     }
     mutex_unlock(&colo.lock);
     return st;
@@ -752,13 +778,20 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
     size_t len;
     int64_t stop_ms, pause_ms = -1;
     uint64_t sent = qemu_file_transferred(to);
-    uint64_t pending = 0;
+    uint64_t pending = 0, extra = 0;
     bool ok, staged;
 
     trace_colo_checkpoint_start(colo.count + 1);
     if (!colo_send_message(to, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
         !colo_receive_check_message(from, COLO_MESSAGE_CHECKPOINT_REPLY,
                                     errp)) {
+        return false;
+    }
+    /* A lean secondary has no copy of the pages its guest wrote. */
+    if (colo.lean &&
+        (!colo_receive_check_message(from, COLO_MESSAGE_X_SECONDARY_DIRTY,
+                                     errp) ||
+         !colo_dirty_set_get(colo.secondary_dirty, from, errp))) {
         return false;
     }
 
@@ -771,6 +804,12 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
     vm_stop_force_state(RUN_STATE_COLO);
     colo_notify_event(COLO_MODE_PRIMARY, COLO_EVENT_CHECKPOINT);
     qemu_savevm_state_pending_exact(&pending);
+    if (colo.lean) {
+        /* After the sync: the pages added are the ones only it needs. */
+        extra = colo_dirty_set_merge(colo.secondary_dirty);
+        pending += extra * TARGET_PAGE_SIZE;
+        trace_colo_checkpoint_extra_pages(extra);
+    }
     bql_unlock();
     trace_colo_vm_state_change("run", "stop");
 
@@ -833,7 +872,7 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
                                        colo_staging_need(pending));
         }
     }
-    colo_stats_add(pause_ms, 0, qemu_file_transferred(to) - sent);
+    colo_stats_add(pause_ms, 0, qemu_file_transferred(to) - sent, extra);
     return true;
 }
 
@@ -900,15 +939,45 @@ static bool colo_wait_checkpoint(MigrationState *s, int64_t next_ms,
     return colo_primary_going_on(s);
 }
 
+/*
+ * The secondary says it is ready once it has entered COLO; a lean one
+ * (x-colo-lean) first says so with an empty dirty set.
+ */
+static bool colo_wait_secondary_ready(MigrationState *s, Error **errp)
+{
+    COLOMessage msg = colo_receive_message(s->from_dst, errp);
+
+    if (msg == COLO_MESSAGE_X_SECONDARY_DIRTY) {
+        colo.secondary_dirty = colo_dirty_set_new();
+        if (!colo_dirty_set_get(colo.secondary_dirty, s->from_dst, errp)) {
+            return false;
+        }
+        mutex_lock(&colo.lock);
+        colo.lean = true;
+        mutex_unlock(&colo.lock);
+        trace_colo_lean_secondary();
+        return colo_receive_check_message(s->from_dst,
+                                          COLO_MESSAGE_CHECKPOINT_READY,
+                                          errp);
+    }
+    if (msg == COLO_MESSAGE__MAX) {
+        return false;
+    }
+    if (msg != COLO_MESSAGE_CHECKPOINT_READY) {
+        error_setg(errp, "Unexpected COLO message %s, expected %s",
+                   COLOMessage_str(msg),
+                   COLOMessage_str(COLO_MESSAGE_CHECKPOINT_READY));
+        return false;
+    }
+    return true;
+}
+
 static void colo_process_checkpoint(MigrationState *s)
 {
     Error *err = NULL;
     int64_t next_ms;
 
-    /* The secondary says it is ready once it has entered COLO. */
-    if (!colo_receive_check_message(s->from_dst,
-                                    COLO_MESSAGE_CHECKPOINT_READY, &err) ||
-        !colo_vm_start(&err)) {
+    if (!colo_wait_secondary_ready(s, &err) || !colo_vm_start(&err)) {
         goto out;
     }
     next_ms = colo_now_ms() + migrate_checkpoint_delay();
@@ -956,6 +1025,9 @@ void migrate_start_colo_process(MigrationState *s)
     colo_channel_nodelay(s->to_dst);
     colo_stats_reset(COLO_MODE_PRIMARY);
     colo.ping_value = 0;
+    mutex_lock(&colo.lock);
+    colo.lean = false;
+    mutex_unlock(&colo.lock);
     bql_lock();
     entered = migration_set_state(&s->state, MIGRATION_STATUS_ACTIVE,
                                   MIGRATION_STATUS_COLO);
@@ -977,6 +1049,8 @@ void migrate_start_colo_process(MigrationState *s)
     qio_channel_unref(colo.staging_ioc);
     colo.staging = NULL;
     colo.staging_ioc = NULL;
+    colo_dirty_set_free(colo.secondary_dirty);
+    colo.secondary_dirty = NULL;
 
     /*
      * After a takeover the primary runs alone; after migrate_cancel it
@@ -1073,7 +1147,12 @@ static bool colo_apply_checkpoint(QIOChannel *bioc, int64_t *commit_ms,
 
     g_assert(bql_locked());
     colo.vmstate_loading = true;
-    colo_ram_cache_commit();
+    /* A refused commit leaves RAM and devices as they were. */
+    if (!colo_ram_cache_commit(errp)) {
+        colo.vmstate_loading = false;
+        *commit_ms = colo_now_ms() - start;
+        return false;
+    }
     fb = qemu_file_new_input(bioc);
     ret = qemu_load_device_state(fb, errp);
     qemu_fclose(fb);
@@ -1081,6 +1160,32 @@ static bool colo_apply_checkpoint(QIOChannel *bioc, int64_t *commit_ms,
     *commit_ms = colo_now_ms() - start;
     if (ret < 0) {
         error_prepend(errp, "COLO: load device state failed: ");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Lean secondary: the pages this guest wrote since the last commit,
+ * which the checkpoint must carry.  VM stopped: the set is final.  An
+ * empty set (nothing synced) announces the mode before checkpoint-ready.
+ */
+static bool colo_send_dirty_set(QEMUFile *to, bool empty, Error **errp)
+{
+    if (!colo_send_message(to, COLO_MESSAGE_X_SECONDARY_DIRTY, errp)) {
+        return false;
+    }
+    if (empty) {
+        colo_dirty_set_put_empty(to);
+    } else {
+        bql_lock();
+        ram_dirty_log_sync();
+        bql_unlock();
+        colo_dirty_set_put_ram(to);
+    }
+    qemu_fflush(to);
+    if (qemu_file_get_error_obj(to, errp)) {
+        error_prepend(errp, "Failed to send the secondary's dirty pages: ");
         return false;
     }
     return true;
@@ -1099,6 +1204,7 @@ static bool colo_incoming_process_checkpoint(Error **errp)
     trace_colo_checkpoint_start(colo.count + 1);
     colo_vm_stop();
     if (!colo_send_message(to, COLO_MESSAGE_CHECKPOINT_REPLY, errp) ||
+        (colo_ram_cache_lean() && !colo_send_dirty_set(to, false, errp)) ||
         !colo_receive_check_message(from, COLO_MESSAGE_VMSTATE_SEND,
                                     errp)) {
         return false;
@@ -1128,7 +1234,7 @@ static bool colo_incoming_process_checkpoint(Error **errp)
         return false;
     }
     applied_ms = colo_now_ms();
-    colo_stats_add(applied_ms - stop_ms, commit_ms, 0);
+    colo_stats_add(applied_ms - stop_ms, commit_ms, 0, 0);
     if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_LOADED, errp) ||
         !colo_vm_start(errp)) {
         return false;
@@ -1149,6 +1255,8 @@ static void *colo_incoming_thread(void *opaque)
     colo_notify_event(COLO_MODE_SECONDARY, COLO_EVENT_START);
     bql_unlock();
     if (!colo_vm_start(&err) ||
+        (colo_ram_cache_lean() &&
+         !colo_send_dirty_set(colo.to_src, true, &err)) ||
         !colo_send_message(colo.to_src, COLO_MESSAGE_CHECKPOINT_READY,
                            &err)) {
         goto out;
@@ -1197,7 +1305,7 @@ bool colo_incoming_start(int *state, QEMUFile *from_src, QEMUFile *to_src,
         return false;
     }
     bql_lock();
-    ok = colo_ram_cache_init(errp);
+    ok = colo_ram_cache_init(migrate_colo_lean(), errp);
     bql_unlock();
     if (!ok) {
         return false;

@@ -89,6 +89,11 @@ bool migrate_colo(void)
     return migrate_cap_enabled(MIGRATION_CAPABILITY_X_COLO);
 }
 
+bool migrate_colo_lean(void)
+{
+    return migrate_cap_enabled(MIGRATION_CAPABILITY_X_COLO_LEAN);
+}
+
 bool migrate_return_path(void)
 {
     return migrate_cap_enabled(MIGRATION_CAPABILITY_RETURN_PATH);
@@ -141,6 +146,7 @@ static bool cap_supported(MigrationCapability cap)
     case MIGRATION_CAPABILITY_AUTO_CONVERGE:
     case MIGRATION_CAPABILITY_EVENTS:
     case MIGRATION_CAPABILITY_X_COLO:
+    case MIGRATION_CAPABILITY_X_COLO_LEAN:
     case MIGRATION_CAPABILITY_RETURN_PATH:
         return true;
     default:

@@ -194,8 +194,16 @@ static uint8_t *ram_load_host(RAMLoadState *ls, QEMUFile *f,
         return NULL;
     }
     /* A COLO secondary loads checkpoints into its cache, not into RAM. */
-    return colo_ram_cache_active() ? colo_ram_cache_host(block, offset)
-                                   : block->host + offset;
+    if (colo_ram_cache_active()) {
+        uint8_t *host = colo_ram_cache_host(block, offset);
+
+        if (!host) {
+            error_setg(errp, "COLO: no room in the RAM cache for page 0x%"
+                       PRIx64 " of '%s'", offset, block->idstr);
+        }
+        return host;
+    }
+    return block->host + offset;
 }
 
 /* Is the page at @offset of @block a hole of its file, hence zero? */

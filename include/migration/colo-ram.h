@@ -40,8 +40,12 @@ typedef struct RAMBlock RAMBlock;
  * dirty logging so the pages the secondary's guest writes are known
  * at the next commit.  BQL, VM stopped.  On failure nothing is left
  * allocated and the error says why.
+ *
+ * @lean (x-colo-lean): keep no copy.  The primary is told the pages
+ * this guest dirtied (colo-dirty.h) and sends them with its own; a
+ * staging area holds only the checkpoint loading.
  */
-bool colo_ram_cache_init(Error **errp);
+bool colo_ram_cache_init(bool lean, Error **errp);
 
 /*
  * Release the caches and per-page marks and stop the dirty logging
@@ -67,24 +71,35 @@ void colo_ram_cache_release_detached(void);
 /* Is there a cache, i.e. are incoming pages to be cached?  Any thread. */
 bool colo_ram_cache_active(void);
 
+/* Is it active in lean mode?  Any thread. */
+bool colo_ram_cache_lean(void);
+
 /*
  * Where the page at @offset (page aligned or not: the page holding it)
  * of @block must be written while a checkpoint loads; marks it as
  * received so the next commit copies it.  NULL, with nothing marked,
  * when the cache is not active, @block has no cache or @offset is
- * outside it.  Only the thread loading the checkpoint calls it.
+ * outside it, or (lean mode) when the checkpoint already carried as
+ * many pages as RAM has.  In lean mode each call takes a new staging
+ * slot.  Only the thread loading the checkpoint calls it.
  */
 void *colo_ram_cache_host(RAMBlock *block, uint64_t offset);
 
 /*
  * Make the checkpoint just loaded the guest's memory: sync the dirty
  * log, then for every page the guest dirtied or the checkpoint carried
- * since the last commit, copy cache -> RAM; clear both marks.  VM
- * stopped, BQL held.  No-op when not active.
+ * since the last commit, copy cache -> RAM; clear both marks.  In lean
+ * mode: copy the staged pages into RAM, but only if every page the
+ * guest dirtied is among them; otherwise RAM is left alone, the
+ * checkpoint dropped, and false returned with @errp set.  VM stopped,
+ * BQL held.  True (a no-op) when not active.
  */
-void colo_ram_cache_commit(void);
+bool colo_ram_cache_commit(Error **errp);
 
-/* Bytes the cache uses (caches + bitmaps), 0 when not active. */
+/*
+ * Bytes the cache uses (caches + bitmaps; lean: the staging area's
+ * pages that may be resident + bitmaps), 0 when not active.
+ */
 uint64_t colo_ram_cache_bytes(void);
 
 #endif /* MIGRATION_COLO_RAM_H */

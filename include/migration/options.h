@@ -32,6 +32,8 @@
 /* Capabilities. */
 bool migrate_auto_converge(void);
 bool migrate_colo(void);
+/* x-colo-lean: a COLO secondary keeps no copy of guest RAM. */
+bool migrate_colo_lean(void);
 bool migrate_return_path(void);
 bool migrate_events(void);
 bool migrate_cap_enabled(MigrationCapability cap);

@@ -75,7 +75,9 @@ bool colo_pair_start(ColoPair *pair, const ColoPairOpts *o)
     if ((!o->no_colo_primary &&
          !migtest_set_capability(pair->primary, "x-colo", true)) ||
         (!o->no_colo_secondary &&
-         !migtest_set_capability(pair->secondary, "x-colo", true))) {
+         !migtest_set_capability(pair->secondary, "x-colo", true)) ||
+        (o->lean &&
+         !migtest_set_capability(pair->secondary, "x-colo-lean", true))) {
         goto fail;
     }
     if (o->checkpoint_delay &&

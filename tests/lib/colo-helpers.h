@@ -52,6 +52,7 @@ typedef struct ColoPairOpts {
     bool own_serial;            /* the extras give -serial: no stdio */
     bool no_colo_primary;       /* leave x-colo off on the primary */
     bool no_colo_secondary;     /* leave x-colo off on the secondary */
+    bool lean;                  /* x-colo-lean on the secondary */
     bool via_proxy;             /* migrate through a fault proxy */
     bool record;                /* the proxy keeps a copy of the bytes */
     uint64_t checkpoint_delay;  /* x-checkpoint-delay (ms) if non-zero */

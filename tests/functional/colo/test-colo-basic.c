@@ -102,16 +102,32 @@ static void test_checkpoints_guest(void **state)
     run_checkpoints(accel_test_accel(state));
 }
 
+static int64_t stat_int(QmpTestProc *vm, const char *member)
+{
+    qmptest_auto_json json_t *colo = colo_stats(vm);
+    json_t *v = json_object_get(colo, member);
+
+    if (!json_is_integer(v)) {
+        fail_msg("query-migrate's colo object has no integer %s", member);
+    }
+    return json_integer_value(v);
+}
+
 /*
  * The qtest primary writes memory between checkpoints, the secondary's
  * guest writes its own; after each checkpoint (one is taken whenever
  * x-checkpoint-delay is set) the secondary's memory is the primary's.
+ * @lean: x-colo-lean on the secondary, so the pages its guest wrote
+ * come from the primary with the checkpoint: the primary counts them
+ * as extra pages, and the secondary holds no copy of RAM.
  */
-static void test_ram_rounds_qtest(void **state)
+static void run_ram_rounds(bool lean)
 {
     ColoPair pair;
-    ColoPairOpts opts = { .checkpoint_delay = COLO_DELAY_NEVER };
+    ColoPairOpts opts = { .checkpoint_delay = COLO_DELAY_NEVER,
+                          .lean = lean };
     g_autoptr(GRand) rand = g_rand_new_with_seed(0x636f6c6f);
+    int64_t extra = 0;
 
     colo_test_enter(&pair, NULL, &opts);
     for (int round = 1; round <= 4; round++) {
@@ -142,12 +158,37 @@ static void test_ram_rounds_qtest(void **state)
             fail_msg("after checkpoint %d the secondary's memory differs",
                      round);
         }
+        if (lean) {
+            int64_t now = stat_int(pair.primary, "extra-pages");
+
+            /*
+             * 256 random pages on each side overlap by a few at most:
+             * most of the secondary's are extra.
+             */
+            if (round % 2 == 0 ? now - extra < 200 : now != extra) {
+                fail_msg("round %d: %" PRId64 " extra pages, %" PRId64
+                         " before", round, now, extra);
+            }
+            extra = now;
+            /* The staging area keeps 1/64 of RAM at most. */
+            assert_true(stat_int(pair.secondary, "cache-bytes") <
+                        COLO_RAM_SIZE / 16);
+        } else {
+            qmptest_auto_json json_t *colo = colo_stats(pair.primary);
+
+            assert_null(json_object_get(colo, "extra-pages"));
+            assert_true(stat_int(pair.secondary, "cache-bytes") >=
+                        COLO_RAM_SIZE);
+        }
     }
     assert_int_equal(colo_checkpoint_count(pair.primary), 4);
     colo_quit_clean(&pair.primary);
     colo_quit_clean(&pair.secondary);
     colo_pair_free(&pair);
 }
+
+static void test_ram_rounds_qtest(void **state) { run_ram_rounds(false); }
+static void test_ram_rounds_lean_qtest(void **state) { run_ram_rounds(true); }
 
 /*
  * Commands that do not fit COLO are refused without disturbing it: a
@@ -352,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_status_before),
         cmocka_unit_test(test_checkpoints_qtest),
         cmocka_unit_test(test_ram_rounds_qtest),
+        cmocka_unit_test(test_ram_rounds_lean_qtest),
         cmocka_unit_test(test_delay_change),
         cmocka_unit_test(test_commands_during_colo),
         cmocka_unit_test(test_cancel_during_colo),

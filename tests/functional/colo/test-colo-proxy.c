@@ -18,8 +18,10 @@
  *
  * Variants: compare mode with the primary or the secondary killed,
  * buffer mode, and a guest whose SET replies differ on each side
- * (kv-diverge.elf), which forces divergence checkpoints.  Each variant
- * runs COLO_PROXY_ROUNDS rounds (default 5: 20 kill points in all);
+ * (kv-diverge.elf), which forces divergence checkpoints; then, with a
+ * lean secondary (x-colo-lean), the diverging guest and the secondary
+ * killed.  Each variant runs COLO_PROXY_ROUNDS rounds (default 5: 30
+ * kill points in all);
  * COLO_PROXY_SEED repeats a run (the seed is printed).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -47,6 +49,7 @@ typedef struct ProxyVariant {
     const char *guest;
     bool kill_secondary;
     bool diverges;
+    bool lean;                  /* x-colo-lean on the secondary */
 } ProxyVariant;
 
 /* When the victim dies. */
@@ -263,6 +266,7 @@ static void start_pair(ColoPair *pair, const char *accel,
         .via_proxy = true,
         .heartbeat_interval = COLO_HEARTBEAT_SILENT_INTERVAL,
         .heartbeat_timeout = COLO_HEARTBEAT_SILENT_TIMEOUT,
+        .lean = v->lean,
     };
 
     assert_non_null(gdir);
@@ -454,6 +458,32 @@ static void test_diverging_guest(void **state)
     run_variant(state, &v);
 }
 
+/*
+ * A lean secondary (x-colo-lean) with a guest that diverges: every
+ * checkpoint must also carry back the pages the secondary's own guest
+ * wrote (its counter), and the survivor must still hold every
+ * acknowledged write.
+ */
+static void test_lean_diverging_guest(void **state)
+{
+    static const ProxyVariant v = {
+        "lean secondary, diverging guest, primary killed", "compare",
+        "kv-diverge.elf", false, true, true,
+    };
+
+    run_variant(state, &v);
+}
+
+static void test_lean_secondary_killed(void **state)
+{
+    static const ProxyVariant v = {
+        "lean secondary, compare, secondary killed", "compare", "kv.elf",
+        true, false, true,
+    };
+
+    run_variant(state, &v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +491,8 @@ int main(void)
         cmocka_unit_test(test_compare_secondary_killed),
         cmocka_unit_test(test_buffer_primary_killed),
         cmocka_unit_test(test_diverging_guest),
+        cmocka_unit_test(test_lean_diverging_guest),
+        cmocka_unit_test(test_lean_secondary_killed),
     };
 
     return accel_test_run_group("colo-proxy", tests, G_N_ELEMENTS(tests),

@@ -3,7 +3,9 @@
  * bitmap word) and a fake accelerator whose dirty log stands for the
  * secondary's guest: checkpoints are loaded through the real "ram"
  * section loader, and after each commit RAM must equal the checkpoint
- * exactly, with no page copied that did not need to be.
+ * exactly, with no page copied that did not need to be.  The same in
+ * lean mode (no cache, a staging area), where the checkpoint must also
+ * carry every page the guest wrote.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -193,7 +195,7 @@ static void test_init_copies_ram(void **state)
 
     assert_false(colo_ram_cache_active());
     assert_int_equal(colo_ram_cache_bytes(), 0);
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     assert_true(colo_ram_cache_active());
     assert_true(ram_dirty_log_active());
     assert_int_equal(ram_dirty_count(), 0);
@@ -231,7 +233,7 @@ static void test_init_without_fd(void **state)
     int fd = machine.pc->fd;
 
     machine.pc->fd = -1;
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     machine.pc->fd = fd;
     for (uint64_t p = 0; p < PC_PAGES; p++) {
         uint8_t *c = colo_ram_cache_host(machine.pc, p * PAGE);
@@ -245,7 +247,7 @@ static void test_received_go_to_cache(void **state)
 {
     GByteArray *b = g_byte_array_new();
 
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     put_page(b, machine.pc, 5, 0xa5);
     put_page(b, machine.pc, 120, 0xa6);     /* a hole of RAM */
     put_page(b, machine.ext, 2, 0xa7);
@@ -266,7 +268,7 @@ static void test_commit(void **state)
 {
     GByteArray *b = g_byte_array_new();
 
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     /* The checkpoint: pages 1, 64 (a word boundary), 129 (the tail). */
     put_page(b, machine.pc, 1, 0xb1);
     put_page(b, machine.pc, 64, 0xb2);
@@ -282,7 +284,7 @@ static void test_commit(void **state)
     /* A write no log saw: the commit must not look at this page. */
     machine.pc->host[3 * PAGE] = 0xdd;
 
-    colo_ram_cache_commit();
+    assert_true(colo_ram_cache_commit(&error_abort));
     assert_ram_page(machine.pc, 1, 0xb1);
     assert_ram_page(machine.pc, 64, 0xb2);
     assert_ram_page(machine.pc, 129, 0xb3);
@@ -296,11 +298,11 @@ static void test_commit(void **state)
 
     /* Marks are gone: an unlogged change survives the next commit. */
     machine.pc->host[1 * PAGE] = 0xcc;
-    colo_ram_cache_commit();
+    assert_true(colo_ram_cache_commit(&error_abort));
     assert_int_equal(machine.pc->host[1 * PAGE], 0xcc);
     /* And a logged one is undone again, back to the new checkpoint. */
     ram_test_guest_write(machine.pc, 64, 0xee);
-    colo_ram_cache_commit();
+    assert_true(colo_ram_cache_commit(&error_abort));
     assert_ram_page(machine.pc, 64, 0xb2);
     g_byte_array_unref(b);
 }
@@ -309,7 +311,7 @@ static void test_zero_pages(void **state)
 {
     GByteArray *b = g_byte_array_new();
 
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     /* Zero in the stream, non-zero in the cache (and in RAM). */
     put_zero(b, machine.pc, 7);
     put_zero(b, machine.ext, 1);
@@ -324,7 +326,7 @@ static void test_zero_pages(void **state)
     assert_true(page_filled(colo_ram_cache_host(machine.ext, PAGE), 0));
 
     ram_test_guest_write(machine.pc, 116, 0x77);
-    colo_ram_cache_commit();
+    assert_true(colo_ram_cache_commit(&error_abort));
     assert_ram_page(machine.pc, 7, 0);
     assert_ram_page(machine.ext, 1, 0);
     assert_ram_page(machine.pc, 115, 0);
@@ -338,7 +340,7 @@ static void test_uncommitted(void **state)
     GByteArray *b = g_byte_array_new();
     Error *err = NULL;
 
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     /* The primary dies in the middle of the second page. */
     put_page(b, machine.pc, 4, 0xc4);
     put_page(b, machine.ext, 0, 0xc5);
@@ -354,7 +356,8 @@ static void test_uncommitted(void **state)
     assert_ram_page(machine.pc, 4, initial_byte(machine.pc, 4));
     assert_ram_page(machine.ext, 0, initial_byte(machine.ext, 0));
     assert_int_equal(machine.pc->host[9 * PAGE], 0x99);
-    colo_ram_cache_commit();    /* nothing left to commit */
+    /* Nothing left to commit. */
+    assert_true(colo_ram_cache_commit(&error_abort));
     assert_int_equal(machine.pc->host[9 * PAGE], 0x99);
 
     /* Without the cache, incoming pages go to RAM again. */
@@ -379,7 +382,7 @@ static void test_free_releases(void **state)
 {
     uint8_t *pc_cache, *ext_cache;
 
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     pc_cache = colo_ram_cache_host(machine.pc, 0);
     ext_cache = colo_ram_cache_host(machine.ext, 0);
     assert_true(mapped(pc_cache));
@@ -396,11 +399,11 @@ static void test_free_releases(void **state)
 
     /* A log someone else started stays on after free. */
     assert_true(ram_dirty_log_start(&error_abort));
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     colo_ram_cache_free();
     assert_true(ram_dirty_log_active());
     /* And the cache can be made again. */
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     assert_int_equal(colo_ram_cache_bytes(), expected_bytes());
 }
 
@@ -413,7 +416,7 @@ static void test_detach_then_release(void **state)
 {
     uint8_t *pc_cache, *second;
 
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     pc_cache = colo_ram_cache_host(machine.pc, 0);
     assert_true(mapped(pc_cache));
 
@@ -429,10 +432,10 @@ static void test_detach_then_release(void **state)
     colo_ram_cache_release_detached();  /* nothing left: harmless */
 
     /* Detaching a second cache releases one still waiting. */
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     pc_cache = colo_ram_cache_host(machine.pc, 0);
     colo_ram_cache_detach();
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     assert_true(mapped(pc_cache));
     second = colo_ram_cache_host(machine.pc, 0);
     assert_ptr_not_equal(second, pc_cache);
@@ -451,7 +454,7 @@ static void test_bounds(void **state)
     uint8_t *c;
 
     assert_null(colo_ram_cache_host(machine.pc, 0));    /* not active */
-    assert_true(colo_ram_cache_init(&error_abort));
+    assert_true(colo_ram_cache_init(false, &error_abort));
     assert_null(colo_ram_cache_host(machine.pc, PC_PAGES * PAGE));
     assert_null(colo_ram_cache_host(machine.ext, EXT_PAGES * PAGE));
     assert_null(colo_ram_cache_host(machine.ext, UINT64_MAX));
@@ -483,8 +486,8 @@ static void test_init_errors(void **state)
 {
     Error *err = NULL;
 
-    assert_true(colo_ram_cache_init(&error_abort));
-    assert_false(colo_ram_cache_init(&err));
+    assert_true(colo_ram_cache_init(false, &error_abort));
+    assert_false(colo_ram_cache_init(false, &err));
     assert_string_equal(error_get_pretty(err),
                         "COLO: the RAM cache already exists");
     error_free(err);
@@ -494,12 +497,202 @@ static void test_init_errors(void **state)
 
     ram_dirty_log_stop();
     ram_block_remove_all();
-    assert_false(colo_ram_cache_init(&err));
+    assert_false(colo_ram_cache_init(false, &err));
     assert_string_equal(error_get_pretty(err),
                         "COLO: the machine has no RAM to cache");
     error_free(err);
     assert_false(colo_ram_cache_active());
     assert_false(ram_dirty_log_active());
+}
+
+/* ---- lean mode (x-colo-lean) ---- */
+
+/* Sync the log as the lean secondary does before it reports the set. */
+static void lean_report(void)
+{
+    ram_dirty_log_sync();
+}
+
+static void test_lean_init(void **state)
+{
+    uint64_t pc_blocks = file_blocks(machine.pc);
+    uint8_t *slot;
+
+    assert_true(colo_ram_cache_init(true, &error_abort));
+    assert_true(colo_ram_cache_active());
+    assert_true(colo_ram_cache_lean());
+    assert_true(ram_dirty_log_active());
+    assert_int_equal(ram_dirty_count(), 0);
+    /* No copy of RAM: the bitmaps only. */
+    assert_int_equal(colo_ram_cache_bytes(),
+                     (BITS_TO_LONGS(PC_PAGES) + BITS_TO_LONGS(EXT_PAGES)) *
+                     sizeof(unsigned long));
+    assert_int_equal(file_blocks(machine.pc), pc_blocks);
+    /* Each lookup takes a new slot, outside RAM. */
+    slot = colo_ram_cache_host(machine.pc, 0);
+    assert_non_null(slot);
+    assert_ptr_not_equal(slot, machine.pc->host);
+    assert_ptr_equal(colo_ram_cache_host(machine.pc, 0), slot + PAGE);
+    assert_ram_initial();
+    colo_ram_cache_free();
+    assert_false(colo_ram_cache_lean());
+}
+
+/*
+ * The checkpoint carries the primary's pages and the ones the
+ * secondary's guest wrote (reported before); RAM changes only at the
+ * commit, in the order the pages came.
+ */
+static void test_lean_commit(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+
+    assert_true(colo_ram_cache_init(true, &error_abort));
+    ram_test_guest_write(machine.pc, 2, 0xee);
+    ram_test_guest_write(machine.pc, 110, 0xee);    /* was a hole */
+    ram_test_guest_write(machine.ext, 0, 0xee);
+    lean_report();
+    put_page(b, machine.pc, 1, 0xb1);
+    put_page(b, machine.pc, 64, 0xb2);
+    put_page(b, machine.pc, 129, 0xb3);
+    put_page(b, machine.pc, 64, 0xb4);              /* again: this wins */
+    put_page(b, machine.pc, 2, initial_byte(machine.pc, 2));
+    put_zero(b, machine.pc, 110);
+    put_page(b, machine.ext, 0, initial_byte(machine.ext, 0));
+    put_zero(b, machine.ext, 1);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    /* Nothing in RAM yet but the guest's own writes. */
+    assert_ram_page(machine.pc, 1, initial_byte(machine.pc, 1));
+    assert_int_equal(machine.pc->host[2 * PAGE], 0xee);
+    assert_int_equal(machine.ext->host[0], 0xee);
+
+    assert_true(colo_ram_cache_commit(&error_abort));
+    assert_ram_page(machine.pc, 1, 0xb1);
+    assert_ram_page(machine.pc, 64, 0xb4);
+    assert_ram_page(machine.pc, 129, 0xb3);
+    assert_ram_page(machine.pc, 2, initial_byte(machine.pc, 2));
+    assert_ram_page(machine.pc, 110, 0);
+    assert_ram_page(machine.ext, 0, initial_byte(machine.ext, 0));
+    assert_ram_page(machine.ext, 1, 0);
+    assert_ram_page(machine.pc, 3, initial_byte(machine.pc, 3));
+    assert_int_equal(ram_dirty_count(), 0);
+
+    /* The next checkpoint starts from empty slots and marks. */
+    put_page(b, machine.pc, 5, 0xc5);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    assert_true(colo_ram_cache_commit(&error_abort));
+    assert_ram_page(machine.pc, 5, 0xc5);
+    assert_ram_page(machine.pc, 64, 0xb4);
+    g_byte_array_unref(b);
+}
+
+/*
+ * A page the guest wrote that the checkpoint lacks: RAM would keep a
+ * write the primary never made.  The commit refuses, applies nothing.
+ */
+static void test_lean_missing_page(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+    Error *err = NULL;
+
+    assert_true(colo_ram_cache_init(true, &error_abort));
+    ram_test_guest_write(machine.pc, 70, 0xee);
+    lean_report();
+    put_page(b, machine.pc, 1, 0xd1);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    assert_false(colo_ram_cache_commit(&err));
+    assert_string_equal(error_get_pretty(err),
+                        "COLO: page 70 of RAM block 'pc.ram' was written by "
+                        "this guest but is not in the checkpoint");
+    error_free(err);
+    err = NULL;
+    assert_ram_page(machine.pc, 1, initial_byte(machine.pc, 1));
+    assert_int_equal(machine.pc->host[70 * PAGE], 0xee);
+
+    /* A write after the report is refused the same way. */
+    put_page(b, machine.pc, 70, 0xd2);
+    assert_int_equal(load(b, false, &error_abort), 0);
+    ram_test_guest_write(machine.ext, 2, 0xef);
+    assert_false(colo_ram_cache_commit(&err));
+    assert_non_null(strstr(error_get_pretty(err), "'ext.ram'"));
+    error_free(err);
+    assert_int_equal(machine.pc->host[70 * PAGE], 0xee);
+    g_byte_array_unref(b);
+}
+
+/* Cut short: failover keeps the guest's own RAM, staged pages vanish. */
+static void test_lean_uncommitted(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+    Error *err = NULL;
+
+    assert_true(colo_ram_cache_init(true, &error_abort));
+    ram_test_guest_write(machine.pc, 9, 0x99);
+    lean_report();
+    put_page(b, machine.pc, 9, initial_byte(machine.pc, 9));
+    put_page(b, machine.pc, 4, 0xc4);
+    g_byte_array_set_size(b, b->len - 100);
+    assert_true(load(b, true, &err) < 0);
+    error_free(err);
+    colo_ram_cache_free();
+    assert_int_equal(machine.pc->host[9 * PAGE], 0x99);
+    assert_ram_page(machine.pc, 4, initial_byte(machine.pc, 4));
+    g_byte_array_unref(b);
+}
+
+/*
+ * A checkpoint may not carry more pages than RAM has: a stream that
+ * repeats pages without end is refused, not staged without end.
+ */
+static void test_lean_staging_bound(void **state)
+{
+    GByteArray *b = g_byte_array_new();
+    Error *err = NULL;
+
+    assert_true(colo_ram_cache_init(true, &error_abort));
+    for (int i = 0; i < PC_PAGES + EXT_PAGES; i++) {
+        put_page(b, machine.ext, 0, i);
+    }
+    assert_int_equal(load(b, false, &error_abort), 0);
+    put_page(b, machine.ext, 0, 0xfe);
+    assert_true(load(b, false, &err) < 0);
+    assert_string_equal(error_get_pretty(err),
+                        "COLO: no room in the RAM cache for page 0x0 of "
+                        "'ext.ram'");
+    error_free(err);
+    assert_ram_page(machine.ext, 0, initial_byte(machine.ext, 0));
+    g_byte_array_unref(b);
+}
+
+static bool resident(const void *addr)
+{
+    unsigned char vec;
+
+    assert_int_equal(mincore((void *)addr, PAGE, &vec), 0);
+    return vec & 1;
+}
+
+/*
+ * After a commit only a sixty-fourth of RAM stays resident in the
+ * staging area (here 133 / 64 = 2 pages); the rest is given back.
+ */
+static void test_lean_trim(void **state)
+{
+    uint8_t *slots[40];
+
+    assert_true(colo_ram_cache_init(true, &error_abort));
+    for (int i = 0; i < 40; i++) {
+        slots[i] = colo_ram_cache_host(machine.pc, i * PAGE);
+        memset(slots[i], 0x40 + i, PAGE);
+        assert_true(resident(slots[i]));
+    }
+    assert_true(colo_ram_cache_bytes() >= 40 * PAGE);
+    assert_true(colo_ram_cache_commit(&error_abort));
+    for (int i = 0; i < 40; i++) {
+        assert_ram_page(machine.pc, i, 0x40 + i);
+        assert_int_equal(resident(slots[i]), i < 2);
+    }
+    assert_true(colo_ram_cache_bytes() < 40 * PAGE);
 }
 
 int main(void)
@@ -519,6 +712,15 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lean_init, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lean_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lean_missing_page, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lean_uncommitted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lean_staging_bound, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lean_trim, setup, teardown),
     };
 
     ram_test_init();
