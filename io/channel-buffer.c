@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "channel-impl.h"
 #include "util/thread.h"
@@ -189,6 +190,22 @@ size_t qio_channel_buffer_capacity(QIOChannel *ioc)
     return capacity;
 }
 
+/*
+ * Ask for transparent huge pages over the whole 2 MiB pages inside
+ * [@p, @p + @len): a big buffer then faults in (and misses the TLB) once
+ * per 2 MiB instead of once per 4 KiB.  A hint only.
+ */
+static void buffer_advise_huge(uint8_t *p, size_t len)
+{
+    const uintptr_t huge = 2 * 1024 * 1024;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + len) & ~(huge - 1);
+
+    if (end > start) {
+        madvise((void *)start, end - start, MADV_HUGEPAGE);
+    }
+}
+
 void qio_channel_buffer_reserve(QIOChannel *ioc, size_t size)
 {
     BufferState *s = buffer_state(ioc);
@@ -199,6 +216,7 @@ void qio_channel_buffer_reserve(QIOChannel *ioc, size_t size)
 
         s->data = g_realloc(s->data, size);
         s->capacity = size;
+        buffer_advise_huge(s->data, size);
         /* One write per page is enough to fault it in. */
         for (size_t off = old; off < size; off += 4096) {
             s->data[off] = 0;
