@@ -2,10 +2,10 @@
  * COLO secondary: the RAM cache that holds the last checkpoint.
  *
  * Each RAM block gets a cache of the same size in private anonymous
- * memory, and a "received" bitmap.  Anonymous memory rather than a
- * second memfd: nothing but this file ever maps the cache, so it needs
- * no file, and a private mapping allocates a page only when it is
- * first written.  Pages that are zero in RAM are not copied at all, so
+ * memory, and a "received" bitmap.  A private mapping allocates a page
+ * only when it is first written, and the cache keeps small pages (RAM
+ * asks for huge ones): a 2 MiB page would be allocated whole for one
+ * page of data in it.  Pages that are zero in RAM are not copied at all, so
  * the cache costs only what the guest really uses, while the address
  * space reserved is a full copy of guest RAM, as in QEMU.
  *
@@ -143,48 +143,27 @@ static void colo_ram_copy_page_in(ColoRAMCache *c, uint64_t offset)
     }
 }
 
-static void colo_ram_copy_range_in(ColoRAMCache *c, uint64_t start,
-                                   uint64_t end)
-{
-    for (uint64_t pos = start; pos < end; pos += TARGET_PAGE_SIZE) {
-        colo_ram_copy_page_in(c, pos);
-    }
-}
-
 /*
- * Fill the cache from RAM.  Only the data regions of the block's file
- * are looked at: reading a hole of a memfd would allocate it, and a
- * hole is zero, which the cache already is.
+ * Fill the cache from RAM.  Runs of pages never written are skipped
+ * without being read: reading would map them, and they are zero, which
+ * the cache already is.
  */
 static void colo_ram_cache_fill(ColoRAMCache *c)
 {
     RAMBlock *block = c->block;
     uint64_t pos = 0;
 
-    if (block->fd < 0) {
-        colo_ram_copy_range_in(c, 0, block->size);
-        return;
-    }
     while (pos < block->size) {
-        off_t data = lseek(block->fd, pos, SEEK_DATA);
-        off_t hole;
-        uint64_t start, end;
+        bool hole;
+        uint64_t run = ram_block_run_pages(block, pos, UINT64_MAX, &hole);
 
-        if (data < 0 && errno == ENXIO) {
-            return;                     /* only holes from here on */
+        if (!run) {
+            run = (block->size - pos) >> TARGET_PAGE_BITS;  /* cannot tell */
         }
-        if (data < 0) {
-            colo_ram_copy_range_in(c, pos, block->size);  /* cannot tell */
-            return;
+        for (uint64_t i = 0; !hole && i < run; i++) {
+            colo_ram_copy_page_in(c, pos + (i << TARGET_PAGE_BITS));
         }
-        hole = lseek(block->fd, data, SEEK_HOLE);
-        start = MAX((uint64_t)data & TARGET_PAGE_MASK, pos);
-        end = hole < 0 ? block->size : (uint64_t)hole;
-        /* Whole pages, always forward, whatever the file system says. */
-        end = (end + TARGET_PAGE_SIZE - 1) & TARGET_PAGE_MASK;
-        end = MIN(MAX(end, start + TARGET_PAGE_SIZE), block->size);
-        colo_ram_copy_range_in(c, start, end);
-        pos = end;
+        pos += run << TARGET_PAGE_BITS;
     }
 }
 

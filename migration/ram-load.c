@@ -9,23 +9,18 @@
  * A ZERO record leaves a page that is already zero alone: the
  * destination's RAM starts zero and untouched, and writing zeroes over
  * it would allocate memory the guest never used.  Even reading a page
- * of a memfd allocates it, so pages in a hole of the block's file
- * (SEEK_DATA) are known to be zero without being looked at.
+ * maps it, so pages never written (ram_block_hole_pages()) are known to
+ * be zero without being looked at.
  *
- * Page data goes into the block's file with pwritev() straight from the
- * stream's buffer, a run of consecutive page records at a time, rather
- * than through the block's mapping: the kernel then writes through its
- * own mapping of the pages, and this process builds no page table entry
- * for memory it does not touch itself (on hosts with shadow paging the
- * first write through a new mapping costs several times the copy).
+ * Page data is copied straight from the stream's buffer into guest RAM,
+ * a run of consecutive page records at a time, their headers checked
+ * in the buffer without a call per record.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "migration/colo-ram.h"
 #include "ram-internal.h"
@@ -42,7 +37,7 @@ typedef struct RAMLoadState {
      * sections as QEMU's streams rely on. */
     RAMBlock *last_block;
     /*
-     * [hole_start, hole_end) of hole_block's file is a hole.  Only this
+     * [hole_start, hole_end) of hole_block was never written.  Only this
      * loader writes guest RAM during the load, and it shrinks the range
      * when it does; still, it is forgotten at the end of each section.
      */
@@ -206,32 +201,23 @@ static uint8_t *ram_load_host(RAMLoadState *ls, QEMUFile *f,
     return block->host + offset;
 }
 
-/* Is the page at @offset of @block a hole of its file, hence zero? */
+/* Was the page at @offset of @block never written, hence zero? */
 static bool ram_load_page_is_hole(RAMLoadState *ls, RAMBlock *block,
                                   uint64_t offset)
 {
-    off_t data;
+    uint64_t holes;
 
     if (ls->hole_block == block && offset >= ls->hole_start &&
         offset < ls->hole_end) {
         return true;
     }
-    if (block->fd < 0) {
-        return false;
-    }
-    data = lseek(block->fd, offset, SEEK_DATA);
-    if (data < 0) {
-        if (errno != ENXIO) {
-            return false;       /* cannot tell: look at the page */
-        }
-        data = block->size;     /* no data from here to the end */
-    }
-    if ((uint64_t)data <= offset) {
+    holes = ram_block_hole_pages(block, offset, UINT64_MAX);
+    if (!holes) {
         return false;
     }
     ls->hole_block = block;
     ls->hole_start = offset;
-    ls->hole_end = MIN((uint64_t)data, block->size);
+    ls->hole_end = offset + (holes << TARGET_PAGE_BITS);
     return true;
 }
 
@@ -267,23 +253,21 @@ static uint64_t ram_load_be64(const uint8_t *p)
 /*
  * The page at @offset of @block, whose header was read, and the PAGE
  * records right after it in @f's buffer for the pages that follow (same
- * block, CONTINUE): write them to the block's file at once.  False when
- * the first page is not wholly buffered (the caller copies it).
+ * block, CONTINUE): copy them into guest RAM at once.  False when the
+ * first page is not wholly buffered (the caller copies it).
  */
 static bool ram_load_page_run(RAMLoadState *ls, QEMUFile *f,
                               RAMBlock *block, uint64_t offset)
 {
-    struct iovec iov[RAM_LOAD_RUN_MAX];
     uint8_t *buf;
     size_t avail, used = TARGET_PAGE_SIZE, n = 1;
     size_t rec = 8 + TARGET_PAGE_SIZE;
-    ssize_t done;
 
     if (qemu_peek_buffer(f, &buf, TARGET_PAGE_SIZE, 0) != TARGET_PAGE_SIZE) {
         return false;
     }
     avail = qemu_file_buffered(f, &buf);
-    iov[0] = (struct iovec) { buf, TARGET_PAGE_SIZE };
+    memcpy(block->host + offset, buf, TARGET_PAGE_SIZE);
     while (n < RAM_LOAD_RUN_MAX && avail - used >= rec &&
            offset + n * TARGET_PAGE_SIZE < block->size &&
            ram_load_be64(buf + used) == ((offset + n * TARGET_PAGE_SIZE) |
@@ -291,18 +275,12 @@ static bool ram_load_page_run(RAMLoadState *ls, QEMUFile *f,
                                     RAM_SAVE_FLAG_CONTINUE)) {
         trace_ram_load_record(offset + n * TARGET_PAGE_SIZE,
                               RAM_SAVE_FLAG_PAGE | RAM_SAVE_FLAG_CONTINUE);
-        iov[n++] = (struct iovec) { buf + used + 8, TARGET_PAGE_SIZE };
+        memcpy(block->host + offset + n * TARGET_PAGE_SIZE, buf + used + 8,
+               TARGET_PAGE_SIZE);
+        n++;
         used += rec;
     }
     ram_load_range_written(ls, block, offset, n * TARGET_PAGE_SIZE);
-    done = pwritev(block->fd, iov, n, offset);
-    if (done != (ssize_t)(n * TARGET_PAGE_SIZE)) {
-        /* Short or failed: the mapping is the same memory. */
-        for (size_t i = 0; i < n; i++) {
-            memcpy(block->host + offset + i * TARGET_PAGE_SIZE,
-                   iov[i].iov_base, TARGET_PAGE_SIZE);
-        }
-    }
     qemu_file_skip(f, used);
     ls->pages += n;
     return true;
@@ -320,7 +298,7 @@ static int ram_load_page(RAMLoadState *ls, QEMUFile *f, unsigned int flags,
     }
     block = ls->last_block;
     if (flags & RAM_SAVE_FLAG_PAGE) {
-        if (host == block->host + offset && block->fd >= 0 &&
+        if (host == block->host + offset &&
             ram_load_page_run(ls, f, block, offset)) {
             return 0;
         }

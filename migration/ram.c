@@ -36,7 +36,7 @@
 #define RAM_ITERATE_MAX_NS      (50 * SCALE_MS)
 /* ... checked every this many pages (the clock is not free). */
 #define RAM_ITERATE_CHECK_PAGES 64
-/* Dirty pages claimed and sent together (one look for file holes). */
+/* Dirty pages claimed and sent together (one look for holes). */
 #define RAM_SAVE_RUN_PAGES      64
 /* Rates and auto-converge are computed over periods at least this long. */
 #define RAM_RATE_PERIOD_MS      1000
@@ -308,27 +308,6 @@ static void ram_save_page(RAMSaveState *rs, QEMUFile *f, RAMBlock *block,
 }
 
 /*
- * Pages from @offset of @block that are a hole of its file, hence zero
- * without being read (reading a page of a memfd allocates it).  Only
- * valid for pages whose dirty bit was cleared before this call: a write
- * after it allocates the page and dirties it again.
- */
-static uint64_t ram_save_hole_pages(RAMBlock *block, uint64_t offset)
-{
-    off_t data;
-
-    if (block->fd < 0) {
-        return 0;
-    }
-    data = lseek(block->fd, offset, SEEK_DATA);
-    if (data < 0) {
-        return errno == ENXIO ? (block->size - offset) >> TARGET_PAGE_BITS
-                              : 0;
-    }
-    return (uint64_t)data > offset ? (data - offset) >> TARGET_PAGE_BITS : 0;
-}
-
-/*
  * Send the next run of dirty pages (at most RAM_SAVE_RUN_PAGES in a
  * row): their bits are all cleared first, then holes are looked up once
  * for the run.  Returns the number of pages sent, 0 when none is left.
@@ -352,7 +331,12 @@ static uint64_t ram_save_next_dirty(RAMSaveState *rs, QEMUFile *f)
     if (!n) {
         return 0;
     }
-    holes = ram_save_hole_pages(block, page << TARGET_PAGE_BITS);
+    /*
+     * Pages never written are zero without being read (reading would
+     * map them).  Their bits were cleared above: a write from now on
+     * maps the page and dirties it again.
+     */
+    holes = ram_block_hole_pages(block, page << TARGET_PAGE_BITS, n);
     for (uint64_t i = 0; i < n; i++) {
         /*
          * The zero check's first read of each page misses the cache and

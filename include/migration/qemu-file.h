@@ -30,8 +30,8 @@ typedef struct QEMUFile QEMUFile;
 /*
  * Size of the internal buffer: output is written, and input read, up to
  * this much at a time.  Large writes and reads, and long runs of pages
- * for the loader's pwritev(), are what lets a migration approach the
- * speed of a plain socket copy (docs/migration.md, Benchmark).
+ * for the loader to copy at once, are what lets a migration approach
+ * the speed of a plain socket copy (docs/migration.md, Benchmark).
  */
 #define QEMU_FILE_BUF_SIZE (1024 * 1024)
 

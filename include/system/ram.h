@@ -1,6 +1,7 @@
 /*
- * Guest RAM: blocks of shared anonymous memory (memfd) mapped at a
- * guest-physical address, each with a dirty bitmap of one bit per page.
+ * Guest RAM: blocks of private anonymous memory (huge pages where the
+ * host grants them) mapped at a guest-physical address, each with a
+ * dirty bitmap of one bit per 4 KiB page.
  *
  * Blocks are added during machine creation (BQL) and removed only at
  * exit, so the list may be walked from any thread once the machine runs.
@@ -26,8 +27,7 @@ typedef struct RAMBlock {
     uint64_t gpa;           /* guest-physical start, page aligned */
     uint64_t size;          /* bytes, page aligned */
     uint64_t npages;        /* size >> TARGET_PAGE_BITS */
-    uint8_t *host;          /* MAP_SHARED mapping of fd */
-    int fd;                 /* memfd */
+    uint8_t *host;          /* private anonymous, 2 MiB aligned */
     unsigned long *dirty;   /* 1 bit per page, set atomically */
     int slot;               /* accelerator's slot number, -1 when none */
     void *accel;            /* accelerator's per-block data */
@@ -41,6 +41,26 @@ typedef struct RAMBlock {
  */
 RAMBlock *ram_block_add(const char *idstr, uint64_t gpa, uint64_t size,
                         Error **errp);
+/*
+ * How many pages from @offset (page aligned) of @block, up to
+ * @max_pages, are known to be zero because they were never written
+ * (nor read: a read maps the zero page, which counts as written here)
+ * or were given back: 0 when the page at @offset may hold data, or
+ * when the process cannot tell.  Knowing it costs no access to the
+ * pages themselves, which would map them, but a look at 8 bytes of
+ * /proc/self/pagemap per page: bound it by what the caller can use.
+ * Any thread; the answer is stale as soon as a vCPU writes.
+ */
+uint64_t ram_block_hole_pages(RAMBlock *block, uint64_t offset,
+                              uint64_t max_pages);
+/*
+ * The same for either kind: the length of the run of pages from @offset
+ * (up to @max_pages) that are all holes (*@hole set) or all possibly
+ * data; 0 when the process cannot tell (then *@hole is false).
+ */
+uint64_t ram_block_run_pages(RAMBlock *block, uint64_t offset,
+                             uint64_t max_pages, bool *hole);
+
 /* Unmap and free every block.  Nothing may use guest memory any more. */
 void ram_block_remove_all(void);
 RAMBlock *ram_block_by_name(const char *idstr);

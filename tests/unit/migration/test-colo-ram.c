@@ -47,7 +47,7 @@ static uint8_t initial_byte(RAMBlock *b, uint64_t page)
 
 /*
  * pc.ram: pages 0..99 hold their tag, 100..129 were never written
- * (holes of the memfd).  ext.ram: every page holds its tag.
+ * (never mapped).  ext.ram: every page holds its tag.
  */
 static void machine_create(void)
 {
@@ -112,12 +112,17 @@ static void assert_ram_initial(void)
     }
 }
 
-static uint64_t file_blocks(RAMBlock *b)
+/* Bytes of @b's memory that are mapped (the blocks are under 2 MiB). */
+static uint64_t ram_resident(RAMBlock *b)
 {
-    struct stat st;
+    g_autofree unsigned char *vec = g_malloc(b->npages);
+    uint64_t n = 0;
 
-    assert_int_equal(fstat(b->fd, &st), 0);
-    return st.st_blocks;
+    assert_int_equal(mincore(b->host, b->size, vec), 0);
+    for (uint64_t i = 0; i < b->npages; i++) {
+        n += vec[i] & 1;
+    }
+    return n * PAGE;
 }
 
 static uint64_t expected_bytes(void)
@@ -191,7 +196,7 @@ static int load(GByteArray *b, bool cut, Error **errp)
 
 static void test_init_copies_ram(void **state)
 {
-    uint64_t pc_blocks = file_blocks(machine.pc);
+    uint64_t pc_resident = ram_resident(machine.pc);
 
     assert_false(colo_ram_cache_active());
     assert_int_equal(colo_ram_cache_bytes(), 0);
@@ -201,7 +206,7 @@ static void test_init_copies_ram(void **state)
     assert_int_equal(ram_dirty_count(), 0);
     assert_int_equal(colo_ram_cache_bytes(), expected_bytes());
     /* The holes of RAM were not read, hence not allocated. */
-    assert_int_equal(file_blocks(machine.pc), pc_blocks);
+    assert_int_equal(ram_resident(machine.pc), pc_resident);
     /* Nor were the cache's pages for them: only used pages cost. */
     for (uint64_t p = 0; p < PC_PAGES; p++) {
         unsigned char vec;
@@ -227,20 +232,23 @@ static void test_init_copies_ram(void **state)
     assert_ram_initial();
 }
 
-/* RAM without a file to ask for holes is copied whole. */
-static void test_init_without_fd(void **state)
+/*
+ * A page written with zeroes is mapped, but the cache needs no copy of
+ * it either: it is read, found zero and left out.
+ */
+static void test_init_zero_written(void **state)
 {
-    int fd = machine.pc->fd;
-
-    machine.pc->fd = -1;
+    memset(machine.pc->host + 110 * PAGE, 0, PAGE);
+    assert_int_equal(ram_block_hole_pages(machine.pc, 110 * PAGE, 1), 0);
     assert_true(colo_ram_cache_init(false, &error_abort));
-    machine.pc->fd = fd;
     for (uint64_t p = 0; p < PC_PAGES; p++) {
-        uint8_t *c = colo_ram_cache_host(machine.pc, p * PAGE);
+        unsigned char vec;
 
-        assert_true(page_filled(c, p < 100 ? initial_byte(machine.pc, p)
-                                           : 0));
+        assert_int_equal(mincore(colo_ram_cache_host(machine.pc, p * PAGE),
+                                 PAGE, &vec), 0);
+        assert_int_equal(vec & 1, p < 100);
     }
+    assert_true(page_filled(colo_ram_cache_host(machine.pc, 110 * PAGE), 0));
 }
 
 static void test_received_go_to_cache(void **state)
@@ -253,7 +261,7 @@ static void test_received_go_to_cache(void **state)
     put_page(b, machine.ext, 2, 0xa7);
     assert_int_equal(load(b, false, &error_abort), 0);
     /* The hole at page 120 is still one (looking would allocate it). */
-    assert_int_equal(file_blocks(machine.pc) * 512, 100 * PAGE);
+    assert_int_equal(ram_resident(machine.pc), 100 * PAGE);
     assert_ram_initial();
     assert_true(page_filled(colo_ram_cache_host(machine.pc, 5 * PAGE),
                             0xa5));
@@ -515,7 +523,7 @@ static void lean_report(void)
 
 static void test_lean_init(void **state)
 {
-    uint64_t pc_blocks = file_blocks(machine.pc);
+    uint64_t pc_resident = ram_resident(machine.pc);
     uint8_t *slot;
 
     assert_true(colo_ram_cache_init(true, &error_abort));
@@ -527,7 +535,7 @@ static void test_lean_init(void **state)
     assert_int_equal(colo_ram_cache_bytes(),
                      (BITS_TO_LONGS(PC_PAGES) + BITS_TO_LONGS(EXT_PAGES)) *
                      sizeof(unsigned long));
-    assert_int_equal(file_blocks(machine.pc), pc_blocks);
+    assert_int_equal(ram_resident(machine.pc), pc_resident);
     /* Each lookup takes a new slot, outside RAM. */
     slot = colo_ram_cache_host(machine.pc, 0);
     assert_non_null(slot);
@@ -700,7 +708,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_init_copies_ram, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_init_without_fd, setup,
+        cmocka_unit_test_setup_teardown(test_init_zero_written, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_received_go_to_cache, setup,
                                         teardown),

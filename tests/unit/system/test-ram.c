@@ -1,5 +1,6 @@
 /*
- * Guest RAM blocks: memfd backing, bounds of every access, software
+ * Guest RAM blocks: anonymous backing and the pages never written,
+ * bounds of every access, software
  * dirty marks, iteration, and the dirty-log sync with a fake
  * accelerator that reports a known bitmap.
  *
@@ -9,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -93,7 +95,9 @@ static void test_add_and_lookup(void **state)
 
     assert_non_null(low);
     assert_int_equal(low->npages, 8 * MiB / PAGE);
-    assert_true(low->fd >= 0);
+    /* On a huge page boundary, so that huge pages can back all of it. */
+    assert_int_equal((uintptr_t)low->host % (2 * MiB), 0);
+    assert_int_equal((uintptr_t)high->host % (2 * MiB), 0);
     assert_int_equal(low->slot, -1);
     assert_int_equal(ram_total_size(), 10 * MiB);
     assert_ptr_equal(ram_block_by_name("high"), high);
@@ -137,17 +141,45 @@ static void test_add_errors(void **state)
     assert_int_equal(ram_total_size(), 8 * MiB);
 }
 
-/* The memory is the memfd's: another view of the file sees writes. */
-static void test_memfd_shared(void **state)
+/*
+ * Pages never written are known without touching them; a write makes
+ * its page (with a huge page: the 2 MiB around it) data, giving the
+ * page back makes it a hole again.
+ */
+static void test_hole_pages(void **state)
 {
-    RAMBlock *b = ram_block_add("pc.ram", 0, 4 * MiB, &error_abort);
-    char buf[6] = "";
+    RAMBlock *b = ram_block_add("pc.ram", 0, 8 * MiB, &error_abort);
+    uint64_t npages = 8 * MiB / PAGE;
+    uint64_t all = UINT64_MAX;
+    uint64_t below, run;
+    bool hole;
+
+    assert_int_equal(ram_block_hole_pages(b, 0, all), npages);
+    assert_int_equal(ram_block_hole_pages(b, 5 * MiB, all),
+                     npages - 5 * MiB / PAGE);
+    /* No further than asked, nor past the end. */
+    assert_int_equal(ram_block_hole_pages(b, 0, 7), 7);
+    assert_int_equal(ram_block_hole_pages(b, 8 * MiB, all), 0);
+    assert_int_equal(ram_block_hole_pages(b, TARGET_PAGE_MASK, all), 0);
 
     assert_true(ram_write(3 * MiB, "hello", 6, &error_abort));
-    assert_int_equal(pread(b->fd, buf, sizeof(buf), 3 * MiB), 6);
-    assert_string_equal(buf, "hello");
-    assert_int_equal(pwrite(b->fd, "HELLO", 5, 3 * MiB), 5);
-    assert_memory_equal(b->host + 3 * MiB, "HELLO", 5);
+    assert_int_equal(ram_block_hole_pages(b, 3 * MiB, all), 0);
+    /* Up to the written page, or to its huge page's start. */
+    below = ram_block_hole_pages(b, 0, all);
+    assert_true(below == 3 * MiB / PAGE || below == 2 * MiB / PAGE);
+    /* Past the page, or past its huge page. */
+    assert_int_equal(ram_block_hole_pages(b, 4 * MiB, all), 4 * MiB / PAGE);
+    /* The run of data: the page, or the rest of its huge page. */
+    run = ram_block_run_pages(b, 3 * MiB, all, &hole);
+    assert_false(hole);
+    assert_true(run == 1 || run == 1 * MiB / PAGE);
+    run = ram_block_run_pages(b, 4 * MiB, all, &hole);
+    assert_true(hole);
+    assert_int_equal(run, 4 * MiB / PAGE);
+
+    assert_int_equal(madvise(b->host + 3 * MiB, PAGE, MADV_DONTNEED), 0);
+    assert_true(ram_block_hole_pages(b, 3 * MiB, all) > 0);
+    assert_int_equal(b->host[3 * MiB], 0);
 }
 
 static void test_access_bounds(void **state)
@@ -315,7 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_and_lookup, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_add_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memfd_shared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hole_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_access_bounds, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_software_dirty, setup,
