@@ -12,6 +12,9 @@
  *     and 100 ms: the same two times and how fast the guest still runs,
  *     then the failover time, from x-colo-lost-heartbeat to the first
  *     new 'B' of the guest on the secondary.
+ *   - both again with x-colo-lean on the secondary (no RAM cache): its
+ *     resident memory against the target, and how much more the
+ *     primary sends for the pages the secondary's guest wrote;
  *   - on the qtest pair again: the share of time the primary spends
  *     paused at x-checkpoint-delay 10 and 100 ms with 1 and 16 MiB
  *     dirtied per checkpoint, and the checkpoints per second at delay
@@ -60,6 +63,7 @@
 static const unsigned dirty_mib[] = { 4, 16, 64, 256 };
 
 typedef struct Pair {
+    bool lean;                      /* x-colo-lean on the secondary */
     QmpTestProc *pri, *sec;
     QtestClient *pri_qt, *sec_qt;
     /* Connections opened once COLO runs: they see only its events. */
@@ -83,6 +87,8 @@ typedef struct Series {
     double span_s;
     /* checkpoint-bytes of the primary over the checkpoints counted */
     double mib_per_checkpoint;
+    /* lean: extra-pages of the primary over the checkpoints counted */
+    double extra_per_checkpoint;
 } Series;
 
 /* memcpy's speed on this host, measured once, in bytes per second. */
@@ -249,16 +255,26 @@ static const char *met(bool ok)
     return ok ? "met" : "not met";
 }
 
-static void report_rss(const char *what, pid_t pid, unsigned ram_mib)
+/*
+ * The secondary's resident memory (guest RAM included: it is anonymous
+ * memory of the process).  The target is the lean secondary's: with a
+ * full RAM cache (QEMU's way, and ours without x-colo-lean) the
+ * secondary holds two copies.
+ */
+static void report_rss(const Pair *p, const char *what, unsigned ram_mib)
 {
+    pid_t pid = qmptest_pid(p->sec);
     double rss = status_kib(pid, "VmRSS") / 1024.0;
+    g_autofree char *judged = p->lean
+        ? g_strdup_printf("target %.2f x: %s", RSS_TARGET,
+                          met(rss / ram_mib <= RSS_TARGET))
+        : g_strdup("a full RAM cache as in QEMU, the target is for "
+                   "x-colo-lean");
 
     printf("colo, %s: secondary VmRSS %.0f MiB = %.2f x guest RAM "
-           "(RssAnon %.0f MiB, RssShmem %.0f MiB, guest RAM %u MiB; "
-           "target %.2f x: %s)\n",
+           "(RssAnon %.0f MiB, RssFile %.0f MiB, guest RAM %u MiB; %s)\n",
            what, rss, rss / ram_mib, status_kib(pid, "RssAnon") / 1024.0,
-           status_kib(pid, "RssShmem") / 1024.0, ram_mib, RSS_TARGET,
-           met(rss / ram_mib <= RSS_TARGET));
+           status_kib(pid, "RssFile") / 1024.0, ram_mib, judged);
 }
 
 /* memcpy of 256 MiB into memory already touched, best of three. */
@@ -290,7 +306,8 @@ static void measure_memcpy(void)
 static void enter_colo(Pair *p, const char *uri, uint64_t delay_ms)
 {
     if (!migtest_set_capability(p->sec, "x-colo", true) ||
-        !migtest_set_capability(p->pri, "x-colo", true)) {
+        !migtest_set_capability(p->pri, "x-colo", true) ||
+        (p->lean && !migtest_set_capability(p->sec, "x-colo-lean", true))) {
         bench_fail("x-colo capability");
     }
     set_param(p->pri, "max-bandwidth", MIGTEST_BANDWIDTH_UNLIMITED);
@@ -356,6 +373,13 @@ static void report_series(const char *what, const Series *s)
            "%" PRId64 " ms\n", what, pause, s->reported_ms);
     printf("colo, %s: checkpoint time %s, the secondary's stop to its "
            "resume\n", what, total);
+    if (current && current->lean) {
+        printf("colo, %s: %.2f MiB sent per checkpoint, of which %.0f "
+               "pages (%.2f MiB) only because the secondary's guest wrote "
+               "them\n", what, s->mib_per_checkpoint,
+               s->extra_per_checkpoint,
+               s->extra_per_checkpoint * 4096 / BENCH_MIB);
+    }
 }
 
 /*
@@ -418,6 +442,9 @@ static Series measure(Pair *p, unsigned n,
     s.mib_per_checkpoint = (colo_int(after, "checkpoint-bytes") -
                             colo_int(before, "checkpoint-bytes")) /
                            (double)MAX(count, 1) / BENCH_MIB;
+    s.extra_per_checkpoint = (colo_int(after, "extra-pages") -
+                              colo_int(before, "extra-pages")) /
+                             (double)MAX(count, 1);
     return s;
 }
 
@@ -486,11 +513,20 @@ static void run_qtest_share(Pair *p)
     set_param(p->pri, "x-checkpoint-delay", 1000);
 }
 
-static void run_qtest(void)
+/*
+ * @lean: the same with x-colo-lean on the secondary (no share and rate
+ * figures: the primary's side is the same).
+ */
+static void run_qtest(bool lean)
 {
     g_autofree char *args = g_strdup_printf("-m %uM", QT_RAM_MIB);
     g_autofree char *uri = NULL;
-    Pair p = { 0 };
+    g_autofree char *label = g_strdup_printf("qtest %u MiB%s", QT_RAM_MIB,
+                                             lean ? " lean" : "");
+    g_autofree char *at_entry = g_strdup_printf("%s, entering COLO", label);
+    g_autofree char *at_end = g_strdup_printf("%s, after the checkpoints",
+                                              label);
+    Pair p = { .lean = lean };
 
     p.sec = migtest_start_dest_qtest(args, "defer", &p.sec_qt);
     p.pri = migtest_start_source_qtest(args, &p.pri_qt);
@@ -503,16 +539,15 @@ static void run_qtest(void)
     }
     uri = migtest_unix_uri(p.sec);
     enter_colo(&p, uri, 1000);
-    report_rss("qtest 512 MiB, entering COLO", qmptest_pid(p.sec),
-               QT_RAM_MIB);
+    report_rss(&p, at_entry, QT_RAM_MIB);
 
     for (unsigned i = 0; i < G_N_ELEMENTS(dirty_mib); i++) {
         unsigned d = dirty_mib[i];
         /* Room to write D MiB and send them before the next one. */
         uint64_t delay = 1000 + 8 * d;
-        g_autofree char *what = g_strdup_printf("qtest %u MiB, dirty %u MiB "
+        g_autofree char *what = g_strdup_printf("%s, dirty %u MiB "
                                                 "between checkpoints",
-                                                QT_RAM_MIB, d);
+                                                label, d);
         Series s;
 
         set_param(p.pri, "x-checkpoint-delay", delay);
@@ -520,9 +555,10 @@ static void run_qtest(void)
         report_series(what, &s);
         report_pause_target(what, &s, d);
     }
-    run_qtest_share(&p);
-    report_rss("qtest 512 MiB, after the checkpoints", qmptest_pid(p.sec),
-               QT_RAM_MIB);
+    if (!lean) {
+        run_qtest_share(&p);
+    }
+    report_rss(&p, at_end, QT_RAM_MIB);
     pair_end(&p);
 }
 
@@ -544,10 +580,10 @@ static void guest_speed_alone(Pair *p, const char *accel)
 
 static void run_guest_delay(Pair *p, const char *accel, uint64_t delay)
 {
-    g_autofree char *what = g_strdup_printf("%s dirtier %u MiB, "
+    g_autofree char *what = g_strdup_printf("%s dirtier %u MiB%s, "
                                             "x-checkpoint-delay %" PRIu64
                                             " ms", accel, GUEST_RAM_MIB,
-                                            delay);
+                                            p->lean ? " lean" : "", delay);
     unsigned b0, passes;
     double t0, secs;
     Series s;
@@ -630,6 +666,9 @@ static void guest_failover(Pair *p, const char *accel)
     qmptest_auto_json json_t *resume = NULL;
     double t0, wall0, t_b, t_more, killed;
     uint64_t rss_kib = status_kib(qmptest_pid(p->pri), "VmRSS");
+    g_autofree char *label = g_strdup_printf("%s dirtier %u MiB%s", accel,
+                                             GUEST_RAM_MIB,
+                                             p->lean ? " lean" : "");
     unsigned b;
 
     killed = g_get_real_time() / 1e6;
@@ -639,10 +678,10 @@ static void guest_failover(Pair *p, const char *accel)
     if (!exit_ev) {
         bench_fail("no COLO_EXIT on the secondary after the primary died");
     }
-    printf("colo, %s dirtier %u MiB: primary killed to the secondary's "
+    printf("colo, %s: primary killed to the secondary's "
            "COLO_EXIT: %.1f ms (the kernel alone, from SIGKILL to end of "
            "file on a socket of a process holding as much memory, %.0f "
-           "MiB: %.1f ms)\n", accel, GUEST_RAM_MIB,
+           "MiB: %.1f ms)\n", label,
            (event_time(exit_ev) - killed) * 1e3, rss_kib / 1024.0,
            kill_to_eof_ms(rss_kib));
     wall0 = g_get_real_time() / 1e6;
@@ -664,25 +703,25 @@ static void guest_failover(Pair *p, const char *accel)
         bench_fail("the guest on the secondary stopped printing");
     }
     t_more = bench_now();
-    printf("colo, %s dirtier %u MiB: failover, x-colo-lost-heartbeat to "
-           "RESUME on the secondary: %.1f ms (target %.0f ms: %s)\n", accel,
-           GUEST_RAM_MIB, (event_time(resume) - wall0) * 1e3,
+    printf("colo, %s: failover, x-colo-lost-heartbeat to "
+           "RESUME on the secondary: %.1f ms (target %.0f ms: %s)\n", label,
+           (event_time(resume) - wall0) * 1e3,
            FAILOVER_TARGET_MS,
            met((event_time(resume) - wall0) * 1e3 <= FAILOVER_TARGET_MS));
-    printf("colo, %s dirtier %u MiB: failover, x-colo-lost-heartbeat to "
+    printf("colo, %s: failover, x-colo-lost-heartbeat to "
            "the secondary's first new 'B': %.1f ms (one pass of the guest "
-           "takes %.1f ms)\n", accel, GUEST_RAM_MIB, (t_b - t0) * 1e3,
+           "takes %.1f ms)\n", label, (t_b - t0) * 1e3,
            (t_more - t_b) / 3 * 1e3);
 }
 
-static void run_guest(const char *accel)
+static void run_guest(const char *accel, bool lean)
 {
     const char *dir = g_getenv("COLO_GUEST_DIR");
     g_autofree char *pargs = NULL;
     g_autofree char *sargs = NULL;
     g_autofree char *uri = NULL;
     g_autofree char *rss = NULL;
-    Pair p = { 0 };
+    Pair p = { .lean = lean };
 
     if (!dir) {
         bench_fail("COLO_GUEST_DIR is not set");
@@ -703,8 +742,11 @@ static void run_guest(const char *accel)
     enter_colo(&p, uri, 1000);
     run_guest_delay(&p, accel, 1000);
     run_guest_delay(&p, accel, 100);
-    rss = g_strdup_printf("%s dirtier %u MiB", accel, GUEST_RAM_MIB);
-    report_rss(rss, qmptest_pid(p.sec), GUEST_RAM_MIB);
+    rss = g_strdup_printf("%s dirtier %u MiB%s, between checkpoints",
+                          accel, GUEST_RAM_MIB, lean ? " lean" : "");
+    /* Right after one: what the secondary keeps, not what it stages. */
+    wait_checkpoint(&p);
+    report_rss(&p, rss, GUEST_RAM_MIB);
     guest_failover(&p, accel);
     pair_end(&p);
 }
@@ -715,9 +757,11 @@ int main(void)
     unsigned n = bench_accels(accels);
 
     measure_memcpy();
-    run_qtest();
+    run_qtest(false);
+    run_qtest(true);
     for (unsigned i = 0; i < n; i++) {
-        run_guest(accels[i]);
+        run_guest(accels[i], false);
+        run_guest(accels[i], true);
     }
     return 0;
 }
