@@ -40,6 +40,7 @@ typedef struct Setup {
     const char *guest;
     const char *mode;           /* colo-compare mode; NULL: no COLO */
     uint64_t delay_ms;
+    bool lean;                  /* x-colo-lean on the secondary */
 } Setup;
 
 static const Setup setups[] = {
@@ -48,10 +49,15 @@ static const Setup setups[] = {
     { "COLO compare, delay 1000 ms", "kv.elf", "compare", 1000 },
     { "COLO buffer, delay 100 ms", "kv.elf", "buffer", 100 },
     { "COLO buffer, delay 1000 ms", "kv.elf", "buffer", 1000 },
+    { "COLO compare, lean secondary, delay 100 ms", "kv.elf", "compare",
+      100, true },
 };
 
 typedef struct Figures {
     double p50_ms, p99_ms, seq_rps, pipe_rps;
+    /* COLO: over the measured interval, from the primary's colo stats */
+    int64_t checkpoints, bytes, extra_pages;
+    double secondary_rss_mib;
 } Figures;
 
 static char *set_request(uint64_t i)
@@ -126,6 +132,7 @@ static void start_colo(ColoPair *pair, const char *accel, const Setup *s,
         .ram_mib = GUEST_RAM_MIB,
         .kernel = kernel,
         .checkpoint_delay = s->delay_ms,
+        .lean = s->lean,
     };
 
     mode = g_strdup_printf("mode=%s,compare_timeout=1000,"
@@ -149,6 +156,22 @@ static int64_t compare_stat(QmpTestProc *vm, const char *name)
     return json_integer_value(json_object_get(first, name));
 }
 
+/* Add @sign times the primary's checkpoint counters to @f's. */
+static void colo_counters(QmpTestProc *primary, Figures *f, int sign)
+{
+    qmptest_auto_json json_t *colo = colo_stats(primary);
+
+    if (!colo) {
+        bench_fail("no colo object in the primary's query-migrate");
+    }
+    f->checkpoints += sign * json_integer_value(
+        json_object_get(colo, "checkpoint-count"));
+    f->bytes += sign * json_integer_value(
+        json_object_get(colo, "checkpoint-bytes"));
+    f->extra_pages += sign * json_integer_value(
+        json_object_get(colo, "extra-pages"));
+}
+
 /* One setup: start, connect, measure, stop. */
 static void run_setup(const char *accel, const Setup *s, Figures *f,
                       int64_t *divergences)
@@ -160,6 +183,7 @@ static void run_setup(const char *accel, const Setup *s, Figures *f,
     ColoPair pair = { 0 };
     KvClient *c;
 
+    *f = (Figures) { 0 };
     if (!s->mode) {
         plain = bench_start("-accel %s -m %uM -kernel @GUEST@/%s "
                             "-serial unix:%s/p.sock,server=on,wait=off",
@@ -174,7 +198,15 @@ static void run_setup(const char *accel, const Setup *s, Figures *f,
     if (divergences) {
         *divergences = compare_stat(pair.primary, "checkpoints-divergence");
     }
+    if (s->mode) {
+        colo_counters(pair.primary, f, -1);
+    }
     measure(c, bench_seconds() / 2, f);
+    if (s->mode) {
+        colo_counters(pair.primary, f, 1);
+        f->secondary_rss_mib =
+            bench_status_kib(qmptest_pid(pair.secondary), "VmRSS") / 1024.0;
+    }
     if (divergences) {
         *divergences = compare_stat(pair.primary, "checkpoints-divergence") -
                        *divergences;
@@ -194,6 +226,23 @@ static void print_figures(const char *accel, const Setup *s,
            accel, s->name, f->p50_ms, f->p99_ms, f->p50_ms / ref->p50_ms,
            f->p99_ms / ref->p99_ms, f->seq_rps, f->pipe_rps, KV_PIPELINE,
            f->pipe_rps / ref->pipe_rps);
+    if (s->mode && f->checkpoints > 0) {
+        double bytes = f->bytes / (double)f->checkpoints;
+
+        printf("kv %s %s: %" PRId64 " checkpoints, %.1f KiB sent per "
+               "checkpoint; secondary VmRSS %.0f MiB = %.2f x guest RAM\n",
+               accel, s->name, f->checkpoints, bytes / 1024,
+               f->secondary_rss_mib,
+               f->secondary_rss_mib / GUEST_RAM_MIB);
+        if (s->lean) {
+            double extra = f->extra_pages / (double)f->checkpoints;
+
+            printf("kv %s %s: %.1f pages (%.1f KiB, %.1f%% of the bytes "
+                   "sent) per checkpoint only because the secondary's "
+                   "guest wrote them\n", accel, s->name, extra,
+                   extra * 4, extra * 4096 * 100 / MAX(bytes, 1));
+        }
+    }
     fflush(stdout);
 }
 
@@ -206,6 +255,10 @@ int main(void)
         static const Setup diverge = {
             "COLO compare, diverging guest, delay 1000 ms",
             "kv-diverge.elf", "compare", 1000,
+        };
+        static const Setup diverge_lean = {
+            "COLO compare, diverging guest, lean secondary, delay 1000 ms",
+            "kv-diverge.elf", "compare", 1000, true,
         };
         Figures ref, f;
         int64_t div;
@@ -222,6 +275,8 @@ int main(void)
         printf("kv %s diverging guest: %.1f divergence checkpoints/s "
                "(%" PRId64 " in %.0f s of requests)\n", accels[a],
                div / (2 * secs), div, 2 * secs);
+        run_setup(accels[a], &diverge_lean, &f, NULL);
+        print_figures(accels[a], &diverge_lean, &f, &ref);
     }
     return 0;
 }

@@ -235,21 +235,6 @@ static void set_param(QmpTestProc *vm, const char *name, uint64_t v)
     }
 }
 
-/* kB of a /proc/PID/status line ("VmRSS", "RssAnon", ...), or 0. */
-static uint64_t status_kib(pid_t pid, const char *key)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/status", (int)pid);
-    g_autofree char *text = NULL;
-    g_autofree char *needle = g_strdup_printf("\n%s:", key);
-    const char *line;
-
-    if (!g_file_get_contents(path, &text, NULL, NULL)) {
-        bench_fail("cannot read %s", path);
-    }
-    line = strstr(text, needle);
-    return line ? g_ascii_strtoull(line + strlen(needle), NULL, 10) : 0;
-}
-
 static const char *met(bool ok)
 {
     return ok ? "met" : "not met";
@@ -264,7 +249,7 @@ static const char *met(bool ok)
 static void report_rss(const Pair *p, const char *what, unsigned ram_mib)
 {
     pid_t pid = qmptest_pid(p->sec);
-    double rss = status_kib(pid, "VmRSS") / 1024.0;
+    double rss = bench_status_kib(pid, "VmRSS") / 1024.0;
     g_autofree char *judged = p->lean
         ? g_strdup_printf("target %.2f x: %s", RSS_TARGET,
                           met(rss / ram_mib <= RSS_TARGET))
@@ -273,8 +258,8 @@ static void report_rss(const Pair *p, const char *what, unsigned ram_mib)
 
     printf("colo, %s: secondary VmRSS %.0f MiB = %.2f x guest RAM "
            "(RssAnon %.0f MiB, RssFile %.0f MiB, guest RAM %u MiB; %s)\n",
-           what, rss, rss / ram_mib, status_kib(pid, "RssAnon") / 1024.0,
-           status_kib(pid, "RssFile") / 1024.0, ram_mib, judged);
+           what, rss, rss / ram_mib, bench_status_kib(pid, "RssAnon") / 1024.0,
+           bench_status_kib(pid, "RssFile") / 1024.0, ram_mib, judged);
 }
 
 /* memcpy of 256 MiB into memory already touched, best of three. */
@@ -665,7 +650,7 @@ static void guest_failover(Pair *p, const char *accel)
     qmptest_auto_json json_t *reply = NULL;
     qmptest_auto_json json_t *resume = NULL;
     double t0, wall0, t_b, t_more, killed;
-    uint64_t rss_kib = status_kib(qmptest_pid(p->pri), "VmRSS");
+    uint64_t rss_kib = bench_status_kib(qmptest_pid(p->pri), "VmRSS");
     g_autofree char *label = g_strdup_printf("%s dirtier %u MiB%s", accel,
                                              GUEST_RAM_MIB,
                                              p->lean ? " lean" : "");

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 #include "kvm-test.h"
@@ -87,4 +88,18 @@ double bench_median(const double *v, unsigned n)
 
     bench_sort(s, n);
     return s[n / 2];
+}
+
+uint64_t bench_status_kib(int pid, const char *key)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    g_autofree char *text = NULL;
+    g_autofree char *needle = g_strdup_printf("\n%s:", key);
+    const char *line;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        bench_fail("cannot read %s", path);
+    }
+    line = strstr(text, needle);
+    return line ? g_ascii_strtoull(line + strlen(needle), NULL, 10) : 0;
 }

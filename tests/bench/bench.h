@@ -40,5 +40,7 @@ double bench_now(void);
 void bench_sort(double *v, unsigned n);
 /* The median of @n > 0 values (the upper middle one when @n is even). */
 double bench_median(const double *v, unsigned n);
+/* kB of a /proc/PID/status line ("VmRSS", "RssAnon", ...), or 0. */
+uint64_t bench_status_kib(int pid, const char *key);
 
 #endif /* TESTS_BENCH_BENCH_H */
