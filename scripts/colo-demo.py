@@ -459,6 +459,18 @@ def stat(colo, *names):
     return None
 
 
+def vm_rss_kib(pid):
+    """VmRSS of process @pid in KiB (0 if it cannot be read)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def checkpoint_count(colo):
     return stat(colo, "checkpoint-count", "checkpoints", "count") or 0
 
@@ -528,10 +540,14 @@ class Demo:
         sec = self.start_vm("secondary",
                             self.machine_args() + self.proxy_args("s") +
                             ["-incoming", "defer"])
-        sec.qmp.cmd("migrate-set-capabilities", {"capabilities": caps})
+        sec_caps = caps + ([{"capability": "x-colo-lean", "state": True}]
+                           if self.opts.lean else [])
+        sec.qmp.cmd("migrate-set-capabilities", {"capabilities": sec_caps})
         sec.qmp.cmd("migrate-incoming", {"uri": "unix:" + mig_sock})
-        say("secondary pid %d: -incoming defer, x-colo + events, "
-            "listening on %s" % (sec.pid, mig_sock))
+        say("secondary pid %d: -incoming defer, x-colo%s + events, "
+            "listening on %s" % (sec.pid,
+                                 " + x-colo-lean" if self.opts.lean else "",
+                                 mig_sock))
 
         if not self.service:
             self.start_primary()
@@ -723,6 +739,14 @@ class Demo:
                      fmt_ms(stat(colo, "average-pause-time"))))
         self.record("checkpoints loaded by the secondary",
                     str(checkpoint_count(scolo)))
+        self.record("secondary's memory",
+                    "%s: cache-bytes %d KiB%s; VmRSS %d MiB for %d MiB "
+                    "of guest RAM" %
+                    ("lean" if self.opts.lean else "full RAM cache",
+                     (stat(scolo, "cache-bytes") or 0) // 1024,
+                     "" if self.opts.lean
+                     else " (reserved; only pages in use are filled)",
+                     vm_rss_kib(self.sec.pid) // 1024, self.opts.ram_mib))
 
     def last_words(self):
         """qtest: a marker the secondary must hold after the failover."""
@@ -901,9 +925,10 @@ class Demo:
     def print_summary(self, ok):
         width = max([len(s) for s, _ in self.summary] + [10])
         print()
-        print("COLO demo summary (%s, %d MiB, x-checkpoint-delay %d ms)" %
+        print("COLO demo summary (%s, %d MiB, x-checkpoint-delay %d ms%s)" %
               (self.accel, self.opts.ram_mib,
-               self.opts.delay))
+               self.opts.delay, ", lean secondary" if self.opts.lean
+               else ""))
         print("  %-*s  %s" % (width, "step", "result"))
         print("  %s  %s" % ("-" * width, "-" * 40))
         for step, result in self.summary:
@@ -935,6 +960,9 @@ def main():
                     help="x-checkpoint-delay in ms (default 300)")
     ap.add_argument("--checkpoints", type=int, default=6,
                     help="checkpoints to watch before the crash (default 6)")
+    ap.add_argument("--lean", action="store_true",
+                    help="x-colo-lean on the secondary: it keeps no second "
+                    "copy of guest RAM (docs/colo.md, Lean secondary)")
     opts = ap.parse_args()
     opts.binary = os.path.join(opts.build_dir, "colo-vm")
     opts.guest = os.path.join(opts.build_dir, "tests", "guest",
