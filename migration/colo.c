@@ -57,6 +57,7 @@
 #include "migration/migration-int.h"
 #include "migration/options.h"
 #include "migration/qemu-file.h"
+#include "migration/ram.h"
 #include "migration/savevm.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
@@ -74,22 +75,18 @@
 /*
  * The most memory the primary stages a checkpoint's RAM in.  While its
  * guest is stopped, the primary copies the dirty pages into this
- * staging area and resumes the guest; the transfer to the secondary
- * follows while the guest runs.  The area is kept from one checkpoint
- * to the next (fresh memory costs page faults on every use), so the
- * primary holds up to this much more than its guest's RAM while in
- * COLO.  A checkpoint with more dirty memory than the area holds is
- * sent as it is saved, with the guest stopped until the secondary has
- * it; the area is then grown for the next one (up to this bound),
- * after the guest has resumed.
+ * staging area (a RAM snapshot, include/migration/ram.h) and resumes
+ * the guest; the transfer to the secondary follows while the guest
+ * runs.  The area is kept from one checkpoint to the next (fresh memory
+ * costs page faults on every use), so the primary holds up to this much
+ * more than its guest's RAM while in COLO.  A checkpoint with more
+ * dirty memory than the area holds is sent as it is saved, with the
+ * guest stopped until the secondary has it; the area is then grown for
+ * the next one (up to this bound), after the guest has resumed.
  */
 #define COLO_STAGING_MAX ((uint64_t)512 * 1024 * 1024)
-
-/* The stream's bytes for @dirty bytes of pages: a header per page. */
-static uint64_t colo_staging_need(uint64_t dirty)
-{
-    return dirty + dirty / TARGET_PAGE_SIZE * 8 + 64 * 1024;
-}
+/* What the staging area starts with: the checkpoints of an idle guest. */
+#define COLO_STAGING_INITIAL ((uint64_t)4 * 1024 * 1024)
 
 typedef struct ColoState {
     /*
@@ -112,9 +109,8 @@ typedef struct ColoState {
     Semaphore checkpoint_sem;   /* a checkpoint is wanted now */
     Semaphore exit_sem;         /* the takeover (or quit) is done */
     uint32_t ping_value;        /* migration thread: last heartbeat */
-    /* Migration thread: the staging area, a buffer channel, and its file. */
-    QIOChannel *staging_ioc;
-    QEMUFile *staging;
+    /* Migration thread: the staging area. */
+    RAMSnapshot *staging;
     /*
      * Migration thread: the secondary announced x-colo-lean, and the
      * pages it reports dirty at each checkpoint.
@@ -705,24 +701,6 @@ static bool colo_save_device_state(QIOChannel *bioc, Error **errp)
 }
 
 /*
- * The staged RAM of a checkpoint, saved into the staging area while the
- * VM was stopped, sent to the secondary (VM running).
- */
-static bool colo_send_staged(QEMUFile *to, Error **errp)
-{
-    const uint8_t *data;
-    size_t len;
-
-    data = qio_channel_buffer_data(colo.staging_ioc, &len);
-    trace_colo_staged_send(len);
-    if (!colo_send_message(to, COLO_MESSAGE_VMSTATE_SEND, errp)) {
-        return false;
-    }
-    qemu_put_buffer(to, data, len);
-    return !qemu_file_get_error_obj(to, errp);
-}
-
-/*
  * Resume the guest in the middle of a checkpoint, unless a takeover or
  * the end of the process came meanwhile: they restart it themselves
  * when it should run.
@@ -757,9 +735,9 @@ static void colo_stop_after_failure(void)
  * One checkpoint.  False with @errp set on failure; false without it
  * when a takeover was asked for before the VM was stopped.
  *
- * While the VM is stopped, its dirty RAM is saved into the staging area
- * (memory speed) and its device state into @bioc; the VM resumes and
- * only then does the checkpoint travel.  The output it produces from
+ * While the VM is stopped, its dirty RAM is copied into the staging area
+ * (memory speed, ram_snapshot_take()) and its device state saved into
+ * @bioc; the VM resumes and only then does the checkpoint travel.  The output it produces from
  * then on belongs to the next checkpoint: the COLO proxy holds it until
  * this one is committed (COLO_EVENT_COMMITTED, after the secondary's
  * vmstate-loaded), exactly as when the VM stayed stopped.  A failed
@@ -813,12 +791,13 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
     bql_unlock();
     trace_colo_vm_state_change("run", "stop");
 
-    staged = colo_staging_need(pending) <=
-             qio_channel_buffer_capacity(colo.staging_ioc);
+    /* The snapshot holds "ram" only: with other live sections, no staging. */
+    staged = qemu_savevm_live_sections() == 1 &&
+             pending <= ram_snapshot_capacity(colo.staging) &&
+             ram_snapshot_take(colo.staging);
     trace_colo_checkpoint_pending(pending, staged);
     if (staged) {
-        qio_channel_buffer_reset(colo.staging_ioc);
-        ok = colo_save_live_state(colo.staging, errp);
+        ok = true;
     } else {
         ok = colo_send_message(to, COLO_MESSAGE_VMSTATE_SEND, errp) &&
              colo_save_live_state(to, errp);
@@ -838,7 +817,11 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
         }
         *resumed = true;
         pause_ms = colo_now_ms() - stop_ms;
-        if (!colo_send_staged(to, errp)) {
+        ram_snapshot_send_begin(colo.staging);
+        ok = colo_send_message(to, COLO_MESSAGE_VMSTATE_SEND, errp) &&
+             colo_save_live_state(to, errp);
+        ram_snapshot_send_end();
+        if (!ok) {
             return false;
         }
     }
@@ -867,9 +850,8 @@ static bool colo_checkpoint_transaction(MigrationState *s, bool *resumed,
             return false;
         }
         pause_ms = colo_now_ms() - stop_ms;
-        if (colo_staging_need(pending) <= COLO_STAGING_MAX) {
-            qio_channel_buffer_reserve(colo.staging_ioc,
-                                       colo_staging_need(pending));
+        if (pending <= COLO_STAGING_MAX) {
+            ram_snapshot_reserve(colo.staging, pending);
         }
     }
     colo_stats_add(pause_ms, 0, qemu_file_transferred(to) - sent, extra);
@@ -1039,16 +1021,11 @@ void migrate_start_colo_process(MigrationState *s)
         return;     /* cancelled meanwhile */
     }
     /* Big enough for the checkpoints of an idle guest from the start. */
-    colo.staging_ioc = qio_channel_buffer_new(0);
-    qio_channel_buffer_reserve(colo.staging_ioc, colo_staging_need(0) +
-                               4 * 1024 * 1024);
-    colo.staging = qemu_file_new_output(colo.staging_ioc);
+    colo.staging = ram_snapshot_new();
+    ram_snapshot_reserve(colo.staging, COLO_STAGING_INITIAL);
     colo_process_checkpoint(s);
-    /* Closing the file closes the channel; the unref frees it. */
-    qemu_fclose(colo.staging);
-    qio_channel_unref(colo.staging_ioc);
+    ram_snapshot_free(colo.staging);
     colo.staging = NULL;
-    colo.staging_ioc = NULL;
     colo_dirty_set_free(colo.secondary_dirty);
     colo.secondary_dirty = NULL;
 

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "migration/options.h"
@@ -68,6 +69,8 @@ typedef struct RAMSaveState {
     uint64_t period_start_pages;
     /* Periods in a row in which the guest outran the migration. */
     unsigned dirty_rate_high_cnt;
+    /* While set, iterations send this snapshot, not the dirty pages. */
+    RAMSnapshot *sending;
 } RAMSaveState;
 
 static RAMSaveState ram_save_state;
@@ -284,11 +287,14 @@ static void ram_put_page_header(RAMSaveState *rs, QEMUFile *f,
     }
 }
 
+/*
+ * Page @page of @block, whose content is at @host (guest RAM, or a copy
+ * of it); @hole: known to be zero without looking.
+ */
 static void ram_save_page(RAMSaveState *rs, QEMUFile *f, RAMBlock *block,
-                          uint64_t page, bool hole)
+                          uint64_t page, const uint8_t *host, bool hole)
 {
     uint64_t offset = page << TARGET_PAGE_BITS;
-    const uint8_t *host = block->host + offset;
     bool zero = hole || buffer_is_zero(host, TARGET_PAGE_SIZE);
 
     trace_ram_save_page(block->idstr, offset, zero);
@@ -346,9 +352,214 @@ static uint64_t ram_save_next_dirty(RAMSaveState *rs, QEMUFile *f)
             __builtin_prefetch(block->host +
                                ((page + i + 2) << TARGET_PAGE_BITS));
         }
-        ram_save_page(rs, f, block, page + i, i < holes);
+        ram_save_page(rs, f, block, page + i,
+                      block->host + ((page + i) << TARGET_PAGE_BITS),
+                      i < holes);
     }
     rs->sent_since_sync += n;
+    return n;
+}
+
+/* ---- snapshots (staged COLO checkpoints) ---- */
+
+/*
+ * A run of consecutive pages of one block taken by a snapshot: copied
+ * to @data in the snapshot's area, or never written (@data is
+ * RAM_SNAP_HOLE) and sent as zero pages without a copy.
+ */
+#define RAM_SNAP_HOLE UINT64_MAX
+
+typedef struct RAMSnapRun {
+    RAMBlock *block;
+    uint64_t page;
+    uint64_t npages;
+    uint64_t data;
+} RAMSnapRun;
+
+struct RAMSnapshot {
+    uint8_t *area;              /* capacity bytes, huge-page aligned */
+    uint64_t capacity;
+    uint64_t used;
+    GArray *runs;               /* of RAMSnapRun */
+    /* Sending: the next page is run @run, page @done of it. */
+    guint run;
+    uint64_t done;
+};
+
+/* The size of a transparent huge page; the area is aligned to it. */
+#define RAM_SNAP_HUGE ((uint64_t)2 * 1024 * 1024)
+
+RAMSnapshot *ram_snapshot_new(void)
+{
+    RAMSnapshot *snap = g_new0(RAMSnapshot, 1);
+
+    snap->runs = g_array_new(false, false, sizeof(RAMSnapRun));
+    return snap;
+}
+
+static void ram_snapshot_unmap(RAMSnapshot *snap)
+{
+    if (snap->area) {
+        munmap(snap->area, snap->capacity);
+    }
+    snap->area = NULL;
+    snap->capacity = 0;
+}
+
+void ram_snapshot_free(RAMSnapshot *snap)
+{
+    if (!snap) {
+        return;
+    }
+    ram_snapshot_unmap(snap);
+    g_array_free(snap->runs, true);
+    g_free(snap);
+}
+
+uint64_t ram_snapshot_capacity(const RAMSnapshot *snap)
+{
+    return snap->capacity;
+}
+
+void ram_snapshot_reserve(RAMSnapshot *snap, uint64_t bytes)
+{
+    uint64_t size = (bytes + RAM_SNAP_HUGE - 1) & ~(RAM_SNAP_HUGE - 1);
+    uint8_t *raw, *area;
+    uint64_t head;
+
+    if (size <= snap->capacity) {
+        return;
+    }
+    /* The contents need not survive: they are sent by then. */
+    raw = mmap(NULL, size + RAM_SNAP_HUGE, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED) {
+        trace_ram_snapshot_reserve_failed(size);
+        return;         /* the old area, if any, stays */
+    }
+    ram_snapshot_unmap(snap);
+    area = (uint8_t *)(((uintptr_t)raw + RAM_SNAP_HUGE - 1) &
+                       ~(uintptr_t)(RAM_SNAP_HUGE - 1));
+    head = area - raw;
+    if (head) {
+        munmap(raw, head);
+    }
+    munmap(area + size, RAM_SNAP_HUGE - head);
+    madvise(area, size, MADV_HUGEPAGE);
+    /* Fault it in now, not in the pause that first uses it. */
+    for (uint64_t off = 0; off < size; off += TARGET_PAGE_SIZE) {
+        area[off] = 0;
+    }
+    snap->area = area;
+    snap->capacity = size;
+    trace_ram_snapshot_reserve(size);
+}
+
+static void ram_snapshot_add(RAMSnapshot *snap, RAMBlock *block,
+                             uint64_t page, uint64_t npages, bool hole)
+{
+    RAMSnapRun run = { block, page, npages, RAM_SNAP_HOLE };
+
+    if (!hole) {
+        run.data = snap->used;
+        memcpy(snap->area + snap->used,
+               block->host + (page << TARGET_PAGE_BITS),
+               npages << TARGET_PAGE_BITS);
+        snap->used += npages << TARGET_PAGE_BITS;
+    }
+    g_array_append_val(snap->runs, run);
+}
+
+/* Claim the dirty run of @block from @page: its length (0: none there). */
+static uint64_t ram_snapshot_claim_run(RAMBlock *block, uint64_t page)
+{
+    uint64_t n = 0;
+
+    while (page + n < block->npages &&
+           ram_block_test_and_clear_dirty(block, page + n)) {
+        n++;
+    }
+    return n;
+}
+
+bool ram_snapshot_take(RAMSnapshot *snap)
+{
+    RAMSaveState *rs = &ram_save_state;
+    uint64_t need = ram_dirty_count() << TARGET_PAGE_BITS;
+    RAMBlock *block;
+
+    g_array_set_size(snap->runs, 0);
+    snap->used = 0;
+    snap->run = 0;
+    snap->done = 0;
+    if (need > snap->capacity) {
+        return false;
+    }
+    RAMBLOCK_FOREACH(block) {
+        uint64_t page = ram_block_next_dirty(block, 0);
+
+        while (page < block->npages) {
+            uint64_t n = ram_snapshot_claim_run(block, page);
+
+            /* Split into never-written and data parts, copied whole. */
+            for (uint64_t done = 0; done < n;) {
+                bool hole;
+                uint64_t run = ram_block_run_pages(
+                    block, (page + done) << TARGET_PAGE_BITS, n - done,
+                    &hole);
+
+                if (!run) {
+                    run = n - done;     /* cannot tell: copy */
+                    hole = false;
+                }
+                ram_snapshot_add(snap, block, page + done, run, hole);
+                done += run;
+            }
+            rs->sent_since_sync += n;
+            /* A bit cleared under our feet (n == 0): look past it. */
+            page = ram_block_next_dirty(block, page + MAX(n, 1));
+        }
+    }
+    trace_ram_snapshot_take(snap->runs->len, snap->used);
+    return true;
+}
+
+void ram_snapshot_send_begin(RAMSnapshot *snap)
+{
+    snap->run = 0;
+    snap->done = 0;
+    ram_save_state.sending = snap;
+}
+
+void ram_snapshot_send_end(void)
+{
+    ram_save_state.sending = NULL;
+}
+
+/* The next pages of the snapshot being sent: how many (0: all sent). */
+static uint64_t ram_save_next_snapshot(RAMSaveState *rs, QEMUFile *f)
+{
+    RAMSnapshot *snap = rs->sending;
+    RAMSnapRun *run;
+    uint64_t n;
+
+    if (snap->run >= snap->runs->len) {
+        return 0;
+    }
+    run = &g_array_index(snap->runs, RAMSnapRun, snap->run);
+    n = MIN(run->npages - snap->done, RAM_SAVE_RUN_PAGES);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t at = snap->done + i;
+        const uint8_t *src = run->data == RAM_SNAP_HOLE ? NULL :
+            snap->area + run->data + (at << TARGET_PAGE_BITS);
+
+        ram_save_page(rs, f, run->block, run->page + at, src, !src);
+    }
+    snap->done += n;
+    if (snap->done == run->npages) {
+        snap->run++;
+        snap->done = 0;
+    }
     return n;
 }
 
@@ -425,7 +636,8 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
     int ret;
 
     while (!qemu_file_rate_limit(f)) {
-        uint64_t n = ram_save_next_dirty(rs, f);
+        uint64_t n = rs->sending ? ram_save_next_snapshot(rs, f)
+                                 : ram_save_next_dirty(rs, f);
 
         if (!n) {
             done = true;

@@ -131,6 +131,19 @@ int qemu_savevm_state_iterate(QEMUFile *f)
     return ret;
 }
 
+unsigned qemu_savevm_live_sections(void)
+{
+    unsigned n = 0;
+
+    for (GList *l = savevm_entries(); l; l = l->next) {
+        SaveStateEntry *se = l->data;
+
+        n += se->save_setup_done && se->ops->save_live_iterate &&
+             savevm_entry_is_active(se);
+    }
+    return n;
+}
+
 static int savevm_complete_live(QEMUFile *f, Error **errp)
 {
     for (GList *l = savevm_entries(); l; l = l->next) {

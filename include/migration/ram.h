@@ -82,6 +82,38 @@ uint64_t ram_get_total_transferred_pages(void);
 uint64_t ram_bytes_remaining(void);
 
 /*
+ * A snapshot of the dirty pages, for a COLO checkpoint staged while the
+ * guest is stopped and sent once it runs again.  The primary's guest
+ * pauses only for ram_snapshot_take(): runs of dirty pages copied
+ * whole into an area of the snapshot's own (memcpy speed; runs never
+ * written are only noted), their dirty bits claimed.  Between
+ * ram_snapshot_send_begin() and _end(), the "ram" section's iterations
+ * send the snapshot instead of the dirty pages (zero pages found then,
+ * as usual), so the pages the running guest dirties meanwhile wait for
+ * the next checkpoint.  Migration thread only; only valid when "ram" is
+ * the only live section (qemu_savevm_live_sections()).
+ */
+typedef struct RAMSnapshot RAMSnapshot;
+
+RAMSnapshot *ram_snapshot_new(void);
+void ram_snapshot_free(RAMSnapshot *snap);
+/* Bytes of pages the snapshot can take. */
+uint64_t ram_snapshot_capacity(const RAMSnapshot *snap);
+/*
+ * Make room for @bytes of pages, faulted in (the old contents are
+ * dropped).  Unchanged if it cannot.
+ */
+void ram_snapshot_reserve(RAMSnapshot *snap, uint64_t bytes);
+/*
+ * The VM is stopped and its dirty log synced: copy every dirty page and
+ * clear its bit.  False, with nothing claimed, when the dirty pages do
+ * not fit.
+ */
+bool ram_snapshot_take(RAMSnapshot *snap);
+void ram_snapshot_send_begin(RAMSnapshot *snap);
+void ram_snapshot_send_end(void);
+
+/*
  * Auto-converge policy, applied after every dirty-log sync period of the
  * outgoing "ram" section when the auto-converge capability is on (the
  * section calls it itself; exported for tests).  @bytes_dirty_period

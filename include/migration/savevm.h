@@ -77,6 +77,8 @@ int qemu_savevm_state_setup(QEMUFile *f, Error **errp);
  * needed.  Migration thread, no BQL.
  */
 int qemu_savevm_state_iterate(QEMUFile *f);
+/* How many live sections (with iterations) the next iterations visit. */
+unsigned qemu_savevm_live_sections(void);
 /*
  * VM stopped, BQL held: END sections, a FULL section per device, EOF,
  * then the VMDESCRIPTION.  Flushes the file.

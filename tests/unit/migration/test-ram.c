@@ -303,6 +303,70 @@ static void test_save_redirty(void **state)
     out_close(&out);
 }
 
+/*
+ * A snapshot (staged COLO checkpoint): taken with the pages as they are,
+ * their bits claimed; sent later by the iterations as it was taken,
+ * whatever the guest wrote meanwhile, which stays dirty for next time.
+ */
+static void test_save_snapshot(void **state)
+{
+    g_autoptr(GByteArray) exp = g_byte_array_new();
+    RAMSnapshot *snap = ram_snapshot_new();
+    uint8_t p55[PAGE], p66[PAGE], p77[PAGE], buf[PAGE];
+    Out out;
+
+    out_open(&out);
+    assert_int_equal(save_setup(&out), 0);
+    assert_int_equal(save_iterate(&out), 1);
+    g_byte_array_unref(out_take(&out));
+
+    memset(p55, 0x55, PAGE);
+    memset(p66, 0x66, PAGE);
+    memset(p77, 0x77, PAGE);
+    ram_mark_dirty(0, PAGE);            /* never written: a hole */
+    assert_true(ram_write(PAGE, p55, PAGE, &error_abort));
+    assert_true(ram_write(2 * PAGE, p66, PAGE, &error_abort));
+    assert_true(ram_write(EXT_GPA + PAGE, p77, PAGE, &error_abort));
+    assert_int_equal(pending(true), 4 * PAGE);
+
+    /* No room: nothing taken, nothing claimed. */
+    assert_int_equal(ram_snapshot_capacity(snap), 0);
+    assert_false(ram_snapshot_take(snap));
+    assert_int_equal(ram_dirty_count(), 4);
+
+    ram_snapshot_reserve(snap, 3 * PAGE);
+    assert_true(ram_snapshot_capacity(snap) >= 3 * PAGE);
+    assert_true(ram_snapshot_take(snap));
+    assert_int_equal(ram_dirty_count(), 0);
+
+    /* The guest runs again before the checkpoint is sent. */
+    memset(buf, 0x99, PAGE);
+    assert_true(ram_write(PAGE, buf, PAGE, &error_abort));
+    assert_true(ram_write(EXT_GPA, buf, PAGE, &error_abort));
+
+    ram_snapshot_send_begin(snap);
+    assert_int_equal(save_iterate(&out), 1);
+    ram_snapshot_send_end();
+    put_zero(exp, 0x0000, "pc.ram");
+    put_page(exp, 0x1000, NULL, p55);
+    put_page(exp, 0x2000, NULL, p66);
+    put_page(exp, 0x1000, "ext.ram", p77);
+    put_be64(exp, RAM_SAVE_FLAG_EOS);
+    out_expect(&out, exp);
+
+    /* What the guest wrote since goes out with the next pass. */
+    assert_int_equal(ram_dirty_count(), 2);
+    assert_int_equal(save_iterate(&out), 1);
+    put_page(exp, 0x1000, "pc.ram", buf);
+    put_page(exp, 0x0000, "ext.ram", buf);
+    put_be64(exp, RAM_SAVE_FLAG_EOS);
+    out_expect(&out, exp);
+
+    ram_snapshot_free(snap);
+    ram_test_handlers()->save_cleanup(ram_test_opaque());
+    out_close(&out);
+}
+
 static int64_t fake_now;
 
 static int64_t fake_clock(void *opaque)
@@ -814,6 +878,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_save_golden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_redirty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_rate_limit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_save_stats, setup, teardown),
