@@ -4,10 +4,6 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <string.h>
-#include <sys/mman.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "channel-impl.h"
 #include "util/thread.h"
@@ -66,65 +62,11 @@ static void buffer_reserve(BufferState *s, size_t extra)
     }
 }
 
-/* Pieces at least this long are copied without going through the cache. */
-#define BUFFER_STREAM_MIN 4096
-
-/*
- * Copy @len bytes with non-temporal stores: the destination's lines are
- * neither read first nor kept in the cache.  A buffer that takes whole
- * pages (a COLO checkpoint staged while the guest is stopped) is far
- * bigger than the cache and read again only later, so this saves the
- * read of every destination line and the eviction of useful ones:
- * about a quarter of the time of memcpy() for 4 KiB pieces on the
- * hosts measured.  The caller fences once after its last piece.
- */
-static void buffer_copy_stream(uint8_t *dst, const uint8_t *src, size_t len)
-{
-#ifdef __SSE2__
-    /*
-     * Whole cache lines only: a line that also takes ordinary stores
-     * (the small pieces around, e.g. page headers) would have to leave
-     * the cache for the streamed part.
-     */
-    size_t head = -(uintptr_t)dst & 63;
-
-    memcpy(dst, src, head);
-    dst += head;
-    src += head;
-    len -= head;
-    for (; len >= 64; dst += 64, src += 64, len -= 64) {
-        __m128i a = _mm_loadu_si128((const __m128i *)src);
-        __m128i b = _mm_loadu_si128((const __m128i *)(src + 16));
-        __m128i c = _mm_loadu_si128((const __m128i *)(src + 32));
-        __m128i d = _mm_loadu_si128((const __m128i *)(src + 48));
-
-        _mm_stream_si128((__m128i *)dst, a);
-        _mm_stream_si128((__m128i *)(dst + 16), b);
-        _mm_stream_si128((__m128i *)(dst + 32), c);
-        _mm_stream_si128((__m128i *)(dst + 48), d);
-    }
-#endif
-    memcpy(dst, src, len);
-}
-
-/*
- * Order the streamed stores before what follows (the unlock, whose
- * release does not order them): whoever reads the buffer next sees
- * them.
- */
-static void buffer_stream_fence(void)
-{
-#ifdef __SSE2__
-    _mm_sfence();
-#endif
-}
-
 static ssize_t buffer_writev(QIOChannel *ioc, const struct iovec *iov,
                              size_t niov)
 {
     BufferState *s = ioc->opaque;
     size_t done = 0;
-    bool streamed = false;
 
     mutex_lock(&s->lock);
     for (size_t i = 0; i < niov; i++) {
@@ -133,18 +75,9 @@ static ssize_t buffer_writev(QIOChannel *ioc, const struct iovec *iov,
             continue;
         }
         buffer_reserve(s, iov[i].iov_len);
-        if (iov[i].iov_len >= BUFFER_STREAM_MIN) {
-            buffer_copy_stream(s->data + s->size, iov[i].iov_base,
-                               iov[i].iov_len);
-            streamed = true;
-        } else {
-            memcpy(s->data + s->size, iov[i].iov_base, iov[i].iov_len);
-        }
+        memcpy(s->data + s->size, iov[i].iov_base, iov[i].iov_len);
         s->size += iov[i].iov_len;
         done += iov[i].iov_len;
-    }
-    if (streamed) {
-        buffer_stream_fence();
     }
     mutex_unlock(&s->lock);
     return done;
@@ -245,48 +178,3 @@ size_t qio_channel_buffer_pending(QIOChannel *ioc)
     return pending;
 }
 
-size_t qio_channel_buffer_capacity(QIOChannel *ioc)
-{
-    BufferState *s = buffer_state(ioc);
-    size_t capacity;
-
-    mutex_lock(&s->lock);
-    capacity = s->capacity;
-    mutex_unlock(&s->lock);
-    return capacity;
-}
-
-/*
- * Ask for transparent huge pages over the whole 2 MiB pages inside
- * [@p, @p + @len): a big buffer then faults in (and misses the TLB) once
- * per 2 MiB instead of once per 4 KiB.  A hint only.
- */
-static void buffer_advise_huge(uint8_t *p, size_t len)
-{
-    const uintptr_t huge = 2 * 1024 * 1024;
-    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-    uintptr_t end = ((uintptr_t)p + len) & ~(huge - 1);
-
-    if (end > start) {
-        madvise((void *)start, end - start, MADV_HUGEPAGE);
-    }
-}
-
-void qio_channel_buffer_reserve(QIOChannel *ioc, size_t size)
-{
-    BufferState *s = buffer_state(ioc);
-
-    mutex_lock(&s->lock);
-    if (size > s->capacity) {
-        size_t old = s->capacity;
-
-        s->data = g_realloc(s->data, size);
-        s->capacity = size;
-        buffer_advise_huge(s->data, size);
-        /* One write per page is enough to fault it in. */
-        for (size_t off = old; off < size; off += 4096) {
-            s->data[off] = 0;
-        }
-    }
-    mutex_unlock(&s->lock);
-}

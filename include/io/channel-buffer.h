@@ -32,13 +32,5 @@ void qio_channel_buffer_rewind(QIOChannel *ioc);
 void qio_channel_buffer_reset(QIOChannel *ioc);
 /* Bytes not read yet. */
 size_t qio_channel_buffer_pending(QIOChannel *ioc);
-/* Bytes that can be written without the buffer growing. */
-size_t qio_channel_buffer_capacity(QIOChannel *ioc);
-/*
- * Grow the buffer to hold at least @size bytes and touch the new
- * memory, so that later writes up to that size neither reallocate nor
- * fault pages in.  The contents are kept.
- */
-void qio_channel_buffer_reserve(QIOChannel *ioc, size_t size);
 
 #endif /* IO_CHANNEL_BUFFER_H */

@@ -54,42 +54,6 @@ static void test_vectored(void **state)
     assert_memory_equal(y, "cdefgh", 6);
 }
 
-/*
- * Pieces of a page and more are copied with streaming stores: every
- * alignment of source and destination, lengths around the 64-byte
- * steps, small pieces between them (as page headers go), all exact.
- */
-static void test_large_pieces(void **state)
-{
-    g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
-    g_autoptr(GByteArray) expect = g_byte_array_new();
-    g_autofree uint8_t *src = g_malloc(3 * 4096 + 64);
-    static const size_t lens[] = { 4095, 4096, 4097, 4096 + 63, 8192 + 17 };
-    const uint8_t *data;
-    size_t len;
-
-    for (size_t i = 0; i < 3 * 4096 + 64; i++) {
-        src[i] = (uint8_t)(i * 13 + 5);
-    }
-    for (size_t shift = 0; shift < 17; shift++) {
-        for (size_t k = 0; k < G_N_ELEMENTS(lens); k++) {
-            uint8_t header[3] = { 0xa0, (uint8_t)shift, (uint8_t)k };
-            struct iovec iov[2] = {
-                { header, 1 + shift % 3 },
-                { src + shift, lens[k] },
-            };
-
-            assert_int_equal(qio_channel_writev(ioc, iov, 2, &error_abort),
-                             iov[0].iov_len + iov[1].iov_len);
-            g_byte_array_append(expect, header, iov[0].iov_len);
-            g_byte_array_append(expect, src + shift, lens[k]);
-        }
-    }
-    data = qio_channel_buffer_data(ioc, &len);
-    assert_int_equal(len, expect->len);
-    assert_memory_equal(data, expect->data, len);
-}
-
 static void test_eof_semantics(void **state)
 {
     g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
@@ -147,27 +111,6 @@ static void test_set_data_rewind_reset(void **state)
 
 /* Memory never blocks: non-blocking mode reads EOF, never ERR_BLOCK. */
 /* Reserving grows the buffer once and keeps what it holds. */
-static void test_reserve(void **state)
-{
-    g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
-    const uint8_t *data;
-    size_t len;
-
-    assert_int_equal(qio_channel_buffer_capacity(ioc), 0);
-    assert_int_equal(qio_channel_write_all(ioc, "abc", 3, &error_abort), 0);
-    qio_channel_buffer_reserve(ioc, 1 << 20);
-    assert_int_equal(qio_channel_buffer_capacity(ioc), 1 << 20);
-    data = qio_channel_buffer_data(ioc, &len);
-    assert_int_equal(len, 3);
-    assert_memory_equal(data, "abc", 3);
-    /* Smaller: nothing changes; reset keeps the capacity. */
-    qio_channel_buffer_reserve(ioc, 10);
-    qio_channel_buffer_reset(ioc);
-    assert_int_equal(qio_channel_buffer_capacity(ioc), 1 << 20);
-    qio_channel_buffer_data(ioc, &len);
-    assert_int_equal(len, 0);
-}
-
 static void test_nonblocking(void **state)
 {
     g_autoptr(QIOChannel) ioc = qio_channel_buffer_new(0);
@@ -227,10 +170,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_vectored),
-        cmocka_unit_test(test_large_pieces),
         cmocka_unit_test(test_eof_semantics),
         cmocka_unit_test(test_set_data_rewind_reset),
-        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_nonblocking),
         cmocka_unit_test(test_concurrent_fill_drain),
     };
