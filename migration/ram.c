@@ -482,6 +482,36 @@ static uint64_t ram_snapshot_claim_run(RAMBlock *block, uint64_t page)
     return n;
 }
 
+/*
+ * Take the claimed run [@page, @page + @n) of @block: false when its
+ * data does not fit, after marking what was not taken dirty again.
+ */
+static bool ram_snapshot_take_run(RAMSnapshot *snap, RAMBlock *block,
+                                  uint64_t page, uint64_t n)
+{
+    /* Split into never-written and data parts, copied whole. */
+    for (uint64_t done = 0; done < n;) {
+        bool hole;
+        uint64_t run = ram_block_run_pages(block,
+                                           (page + done) << TARGET_PAGE_BITS,
+                                           n - done, &hole);
+
+        if (!run) {
+            run = n - done;     /* cannot tell: copy */
+            hole = false;
+        }
+        if (!hole && snap->used + (run << TARGET_PAGE_BITS) > snap->capacity) {
+            ram_mark_dirty(block->gpa + ((page + done) << TARGET_PAGE_BITS),
+                           (n - done) << TARGET_PAGE_BITS);
+            ram_save_state.sent_since_sync -= n - done;
+            return false;
+        }
+        ram_snapshot_add(snap, block, page + done, run, hole);
+        done += run;
+    }
+    return true;
+}
+
 bool ram_snapshot_take(RAMSnapshot *snap)
 {
     RAMSaveState *rs = &ram_save_state;
@@ -501,25 +531,20 @@ bool ram_snapshot_take(RAMSnapshot *snap)
         while (page < block->npages) {
             uint64_t n = ram_snapshot_claim_run(block, page);
 
-            /* Split into never-written and data parts, copied whole. */
-            for (uint64_t done = 0; done < n;) {
-                bool hole;
-                uint64_t run = ram_block_run_pages(
-                    block, (page + done) << TARGET_PAGE_BITS, n - done,
-                    &hole);
-
-                if (!run) {
-                    run = n - done;     /* cannot tell: copy */
-                    hole = false;
-                }
-                ram_snapshot_add(snap, block, page + done, run, hole);
-                done += run;
-            }
             rs->sent_since_sync += n;
+            /*
+             * Full only when something wrote guest RAM while the VM was
+             * stopped, after the count above: those pages stay dirty
+             * for the next checkpoint, like any write after the cut.
+             */
+            if (!ram_snapshot_take_run(snap, block, page, n)) {
+                goto out;
+            }
             /* A bit cleared under our feet (n == 0): look past it. */
             page = ram_block_next_dirty(block, page + MAX(n, 1));
         }
     }
+out:
     trace_ram_snapshot_take(snap->runs->len, snap->used);
     return true;
 }
