@@ -81,10 +81,15 @@ static uint8_t pass_counter(DirtyVm *vm)
 }
 
 /*
- * Resume the guest until it has done one whole pass: the counter page
- * is bumped as a pass begins, so once it moved by two, the pass in
- * between ran completely after this call (with several vCPUs too: they
- * meet at a barrier between passes).  Then pause again.
+ * Resume the guest until every vCPU has done one whole pass, all of it
+ * after this call, then pause again.  The counter page is the first
+ * page of vCPU 0's part, bumped as vCPU 0 begins a pass.  With one vCPU,
+ * two bumps frame a whole pass.  With several, they meet at a barrier
+ * between passes, but one released by the barrier may write part (or
+ * all) of its next pass before the stop that preceded this call, while
+ * vCPU 0 has not run yet: only the pass after that one is sure to have
+ * begun, on every vCPU, after this call.  vCPU 0 beginning the pass
+ * after it (a third bump) means every vCPU has finished it.
  */
 static void run_one_full_pass(DirtyVm *vm)
 {
@@ -92,7 +97,7 @@ static void run_one_full_pass(DirtyVm *vm)
     int64_t deadline = qmptest_deadline(QMPTEST_TIMEOUT_MS);
 
     qmp_run_state(vm, "'cont'", "RESUME");
-    while ((uint8_t)(pass_counter(vm) - start) < 2) {
+    while ((uint8_t)(pass_counter(vm) - start) < 3) {
         if (g_get_monotonic_time() > deadline) {
             fail_msg("the guest did not complete a pass");
         }
