@@ -57,9 +57,8 @@
  * of guest RAM resident (1/64), the rest is given back.
  */
 #define COLO_LEAN_RETAIN_DIV 64
-/* A transparent huge page: the staging area is aligned to it. */
-#define COLO_HUGE_PAGE_SIZE ((uint64_t)2 * 1024 * 1024)
-#define COLO_HUGE_PAGE_PAGES (COLO_HUGE_PAGE_SIZE / TARGET_PAGE_SIZE)
+/* The staging area is trimmed in whole huge pages. */
+#define COLO_HUGE_PAGE_PAGES (RAM_HUGE_PAGE_SIZE / TARGET_PAGE_SIZE)
 
 typedef struct ColoRAMCache {
     RAMBlock *block;
@@ -113,23 +112,9 @@ bool colo_ram_cache_active(void)
     return __atomic_load_n(&colo_ram.active, __ATOMIC_ACQUIRE);
 }
 
-static void colo_ram_unmap(void *host, uint64_t size)
-{
-    if (host) {
-        /*
-         * Drop the pages first: madvise() holds the address space's
-         * lock shared, where munmap() of populated memory would hold it
-         * exclusively for milliseconds and stall the page faults of a
-         * guest that runs again.
-         */
-        madvise(host, size, MADV_DONTNEED);
-        munmap(host, size);
-    }
-}
-
 static void colo_ram_cache_release(ColoRAMCache *c)
 {
-    colo_ram_unmap(c->host, c->block->size);
+    ram_anon_unmap(c->host, c->block->size);
     bitmap_free(c->received);
 }
 
@@ -167,14 +152,6 @@ static void colo_ram_cache_fill(ColoRAMCache *c)
     }
 }
 
-static void *colo_ram_map(uint64_t size)
-{
-    void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-    return host == MAP_FAILED ? NULL : host;
-}
-
 static bool colo_ram_cache_create(ColoRAMCache *c, RAMBlock *block,
                                   bool lean, Error **errp)
 {
@@ -183,7 +160,7 @@ static bool colo_ram_cache_create(ColoRAMCache *c, RAMBlock *block,
     if (lean) {
         return true;
     }
-    c->host = colo_ram_map(block->size);
+    c->host = ram_anon_map(block->size, false);
     if (!c->host) {
         error_setg_errno(errp, errno, "COLO: cannot allocate the RAM cache "
                          "of block '%s' (%" PRIu64 " bytes)", block->idstr,
@@ -194,30 +171,6 @@ static bool colo_ram_cache_create(ColoRAMCache *c, RAMBlock *block,
     return true;
 }
 
-/*
- * @size bytes starting on a huge page boundary, asking for transparent
- * huge pages (a hint: the host may refuse, 4 KiB pages work the same).
- */
-static void *colo_ram_map_huge(uint64_t size)
-{
-    uint8_t *raw = colo_ram_map(size + COLO_HUGE_PAGE_SIZE);
-    uint8_t *start;
-    uint64_t head;
-
-    if (!raw) {
-        return NULL;
-    }
-    start = (uint8_t *)(((uintptr_t)raw + COLO_HUGE_PAGE_SIZE - 1) &
-                        ~(uintptr_t)(COLO_HUGE_PAGE_SIZE - 1));
-    head = start - raw;
-    if (head) {
-        munmap(raw, head);
-    }
-    munmap(start + size, COLO_HUGE_PAGE_SIZE - head);
-    madvise(start, size, MADV_HUGEPAGE);
-    return start;
-}
-
 /* Lean mode: address space for a checkpoint of every page there is. */
 static bool colo_ram_staging_create(Error **errp)
 {
@@ -226,7 +179,7 @@ static bool colo_ram_staging_create(Error **errp)
     for (unsigned i = 0; i < colo_ram.ncaches; i++) {
         pages += colo_ram.caches[i].block->npages;
     }
-    colo_ram.staging = colo_ram_map_huge(pages * TARGET_PAGE_SIZE);
+    colo_ram.staging = ram_anon_map(pages * TARGET_PAGE_SIZE, true);
     if (!colo_ram.staging) {
         error_setg_errno(errp, errno, "COLO: cannot reserve the staging "
                          "area (%" PRIu64 " bytes)",
@@ -334,7 +287,7 @@ void colo_ram_cache_release_detached(void)
     for (unsigned i = 0; i < d->ncaches; i++) {
         colo_ram_cache_release(&d->caches[i]);
     }
-    colo_ram_unmap(d->staging, d->staging_pages * TARGET_PAGE_SIZE);
+    ram_anon_unmap(d->staging, d->staging_pages * TARGET_PAGE_SIZE);
     g_free(d->staged);
     g_free(d->caches);
     colo_ram_detached = (ColoRAMState) { 0 };

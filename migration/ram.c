@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "migration/options.h"
@@ -386,9 +385,6 @@ struct RAMSnapshot {
     uint64_t done;
 };
 
-/* The size of a transparent huge page; the area is aligned to it. */
-#define RAM_SNAP_HUGE ((uint64_t)2 * 1024 * 1024)
-
 RAMSnapshot *ram_snapshot_new(void)
 {
     RAMSnapshot *snap = g_new0(RAMSnapshot, 1);
@@ -399,9 +395,7 @@ RAMSnapshot *ram_snapshot_new(void)
 
 static void ram_snapshot_unmap(RAMSnapshot *snap)
 {
-    if (snap->area) {
-        munmap(snap->area, snap->capacity);
-    }
+    ram_anon_unmap(snap->area, snap->capacity);
     snap->area = NULL;
     snap->capacity = 0;
 }
@@ -423,29 +417,20 @@ uint64_t ram_snapshot_capacity(const RAMSnapshot *snap)
 
 void ram_snapshot_reserve(RAMSnapshot *snap, uint64_t bytes)
 {
-    uint64_t size = (bytes + RAM_SNAP_HUGE - 1) & ~(RAM_SNAP_HUGE - 1);
-    uint8_t *raw, *area;
-    uint64_t head;
+    uint64_t size = (bytes + RAM_HUGE_PAGE_SIZE - 1) &
+                    ~(RAM_HUGE_PAGE_SIZE - 1);
+    uint8_t *area;
 
     if (size <= snap->capacity) {
         return;
     }
     /* The contents need not survive: they are sent by then. */
-    raw = mmap(NULL, size + RAM_SNAP_HUGE, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED) {
+    area = ram_anon_map(size, true);
+    if (!area) {
         trace_ram_snapshot_reserve_failed(size);
         return;         /* the old area, if any, stays */
     }
     ram_snapshot_unmap(snap);
-    area = (uint8_t *)(((uintptr_t)raw + RAM_SNAP_HUGE - 1) &
-                       ~(uintptr_t)(RAM_SNAP_HUGE - 1));
-    head = area - raw;
-    if (head) {
-        munmap(raw, head);
-    }
-    munmap(area + size, RAM_SNAP_HUGE - head);
-    madvise(area, size, MADV_HUGEPAGE);
     /* Fault it in now, not in the pause that first uses it. */
     for (uint64_t off = 0; off < size; off += TARGET_PAGE_SIZE) {
         area[off] = 0;

@@ -103,22 +103,21 @@ static bool ram_block_check_new(const char *idstr, uint64_t gpa,
     return true;
 }
 
-/* The size of a transparent huge page on x86-64. */
-#define RAM_HUGE_PAGE_SIZE ((uint64_t)2 * 1024 * 1024)
-
-static bool ram_block_map(RAMBlock *block, Error **errp)
+void *ram_anon_map(uint64_t size, bool huge)
 {
-    uint64_t len = block->size + RAM_HUGE_PAGE_SIZE;
     uint8_t *raw, *host;
     uint64_t head;
 
+    if (!huge) {
+        raw = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        return raw == MAP_FAILED ? NULL : raw;
+    }
     /* Reserve a huge page more, to start on a huge page boundary. */
-    raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+    raw = mmap(NULL, size + RAM_HUGE_PAGE_SIZE, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (raw == MAP_FAILED) {
-        error_setg_errno(errp, errno, "Cannot map RAM block '%s' "
-                         "(%" PRIu64 " bytes)", block->idstr, block->size);
-        return false;
+        return NULL;
     }
     host = (uint8_t *)(((uintptr_t)raw + RAM_HUGE_PAGE_SIZE - 1) &
                        ~(uintptr_t)(RAM_HUGE_PAGE_SIZE - 1));
@@ -126,18 +125,40 @@ static bool ram_block_map(RAMBlock *block, Error **errp)
     if (head) {
         munmap(raw, head);
     }
-    munmap(host + block->size, RAM_HUGE_PAGE_SIZE - head);
+    munmap(host + size, RAM_HUGE_PAGE_SIZE - head);
     /* A hint: without huge pages everything works the same, slower. */
-    madvise(host, block->size, MADV_HUGEPAGE);
-    block->host = host;
+    madvise(host, size, MADV_HUGEPAGE);
+    return host;
+}
+
+void ram_anon_unmap(void *host, uint64_t size)
+{
+    if (host) {
+        /*
+         * Drop the pages first: madvise() holds the address space's
+         * lock shared, where munmap() of populated memory would hold it
+         * exclusively for milliseconds and stall the page faults of
+         * threads still running.
+         */
+        madvise(host, size, MADV_DONTNEED);
+        munmap(host, size);
+    }
+}
+
+static bool ram_block_map(RAMBlock *block, Error **errp)
+{
+    block->host = ram_anon_map(block->size, true);
+    if (!block->host) {
+        error_setg_errno(errp, errno, "Cannot map RAM block '%s' "
+                         "(%" PRIu64 " bytes)", block->idstr, block->size);
+        return false;
+    }
     return true;
 }
 
 static void ram_block_free(RAMBlock *block)
 {
-    if (block->host) {
-        munmap(block->host, block->size);
-    }
+    ram_anon_unmap(block->host, block->size);
     bitmap_free(block->dirty);
     g_free(block->idstr);
     g_free(block);

@@ -61,6 +61,19 @@ uint64_t ram_block_hole_pages(RAMBlock *block, uint64_t offset,
 uint64_t ram_block_run_pages(RAMBlock *block, uint64_t offset,
                              uint64_t max_pages, bool *hole);
 
+/* The size of a transparent huge page on x86-64. */
+#define RAM_HUGE_PAGE_SIZE ((uint64_t)2 * 1024 * 1024)
+
+/*
+ * @size bytes of private anonymous memory, allocated as first written
+ * (MAP_NORESERVE); with @huge, starting on a huge page boundary and
+ * asking for transparent huge pages, as guest RAM does.  NULL, with
+ * errno set, when it cannot be mapped.  ram_anon_unmap() gives it back
+ * (NULL is allowed).
+ */
+void *ram_anon_map(uint64_t size, bool huge);
+void ram_anon_unmap(void *host, uint64_t size);
+
 /* Unmap and free every block.  Nothing may use guest memory any more. */
 void ram_block_remove_all(void);
 RAMBlock *ram_block_by_name(const char *idstr);

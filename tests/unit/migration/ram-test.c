@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "migration/options.h"
@@ -131,6 +132,18 @@ void ram_test_guest_write(RAMBlock *block, uint64_t page, uint8_t byte)
     assert_true(page < block->npages);
     block->host[page * TARGET_PAGE_SIZE] = byte;
     set_bit(page, fake_log(block));
+}
+
+uint64_t ram_test_resident_bytes(RAMBlock *block)
+{
+    g_autofree unsigned char *vec = g_malloc(block->npages);
+    uint64_t n = 0;
+
+    assert_int_equal(mincore(block->host, block->size, vec), 0);
+    for (uint64_t i = 0; i < block->npages; i++) {
+        n += vec[i] & 1;
+    }
+    return n * TARGET_PAGE_SIZE;
 }
 
 unsigned ram_test_accel_syncs(void)

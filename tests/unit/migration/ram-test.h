@@ -27,6 +27,11 @@ void ram_test_accel_setup(void);
 void ram_test_teardown(void);
 /* Pretend the guest wrote @page of @block: only the log sees it. */
 void ram_test_guest_write(RAMBlock *block, uint64_t page, uint8_t byte);
+/*
+ * Bytes of @block's memory that are mapped (resident), a page at a time:
+ * for blocks under 2 MiB, which never get a huge page.
+ */
+uint64_t ram_test_resident_bytes(RAMBlock *block);
 /* How many syncs the fake accelerator served. */
 unsigned ram_test_accel_syncs(void);
 /* vCPU kicks the fake accelerator received (BQL). */

@@ -112,19 +112,6 @@ static void assert_ram_initial(void)
     }
 }
 
-/* Bytes of @b's memory that are mapped (the blocks are under 2 MiB). */
-static uint64_t ram_resident(RAMBlock *b)
-{
-    g_autofree unsigned char *vec = g_malloc(b->npages);
-    uint64_t n = 0;
-
-    assert_int_equal(mincore(b->host, b->size, vec), 0);
-    for (uint64_t i = 0; i < b->npages; i++) {
-        n += vec[i] & 1;
-    }
-    return n * PAGE;
-}
-
 static uint64_t expected_bytes(void)
 {
     return (PC_PAGES + EXT_PAGES) * PAGE +
@@ -196,7 +183,7 @@ static int load(GByteArray *b, bool cut, Error **errp)
 
 static void test_init_copies_ram(void **state)
 {
-    uint64_t pc_resident = ram_resident(machine.pc);
+    uint64_t pc_resident = ram_test_resident_bytes(machine.pc);
 
     assert_false(colo_ram_cache_active());
     assert_int_equal(colo_ram_cache_bytes(), 0);
@@ -206,7 +193,7 @@ static void test_init_copies_ram(void **state)
     assert_int_equal(ram_dirty_count(), 0);
     assert_int_equal(colo_ram_cache_bytes(), expected_bytes());
     /* The holes of RAM were not read, hence not allocated. */
-    assert_int_equal(ram_resident(machine.pc), pc_resident);
+    assert_int_equal(ram_test_resident_bytes(machine.pc), pc_resident);
     /* Nor were the cache's pages for them: only used pages cost. */
     for (uint64_t p = 0; p < PC_PAGES; p++) {
         unsigned char vec;
@@ -261,7 +248,7 @@ static void test_received_go_to_cache(void **state)
     put_page(b, machine.ext, 2, 0xa7);
     assert_int_equal(load(b, false, &error_abort), 0);
     /* The hole at page 120 is still one (looking would allocate it). */
-    assert_int_equal(ram_resident(machine.pc), 100 * PAGE);
+    assert_int_equal(ram_test_resident_bytes(machine.pc), 100 * PAGE);
     assert_ram_initial();
     assert_true(page_filled(colo_ram_cache_host(machine.pc, 5 * PAGE),
                             0xa5));
@@ -523,7 +510,7 @@ static void lean_report(void)
 
 static void test_lean_init(void **state)
 {
-    uint64_t pc_resident = ram_resident(machine.pc);
+    uint64_t pc_resident = ram_test_resident_bytes(machine.pc);
     uint8_t *slot;
 
     assert_true(colo_ram_cache_init(true, &error_abort));
@@ -535,7 +522,7 @@ static void test_lean_init(void **state)
     assert_int_equal(colo_ram_cache_bytes(),
                      (BITS_TO_LONGS(PC_PAGES) + BITS_TO_LONGS(EXT_PAGES)) *
                      sizeof(unsigned long));
-    assert_int_equal(ram_resident(machine.pc), pc_resident);
+    assert_int_equal(ram_test_resident_bytes(machine.pc), pc_resident);
     /* Each lookup takes a new slot, outside RAM. */
     slot = colo_ram_cache_host(machine.pc, 0);
     assert_non_null(slot);

@@ -561,19 +561,6 @@ static void test_load_zero_untouched(void **state)
     ram_test_handlers()->load_cleanup(ram_test_opaque());
 }
 
-/* Bytes of @block's memory that are mapped (blocks under 2 MiB here). */
-static uint64_t allocated_bytes(RAMBlock *block)
-{
-    g_autofree unsigned char *vec = g_malloc(block->npages);
-    uint64_t n = 0;
-
-    assert_int_equal(mincore(block->host, block->size, vec), 0);
-    for (uint64_t i = 0; i < block->npages; i++) {
-        n += vec[i] & 1;
-    }
-    return n * PAGE;
-}
-
 /* Zero pages of a fresh machine are neither written nor even read. */
 static void test_load_zero_unallocated(void **state)
 {
@@ -590,8 +577,8 @@ static void test_load_zero_unallocated(void **state)
     put_be64(b, RAM_SAVE_FLAG_EOS);
     ram_test_handlers()->load_setup(NULL, ram_test_opaque(), &error_abort);
     assert_int_equal(load_bytes(b->data, b->len, &error_abort), 0);
-    assert_int_equal(allocated_bytes(machine.pc), 0);
-    assert_int_equal(allocated_bytes(machine.ext), 0);
+    assert_int_equal(ram_test_resident_bytes(machine.pc), 0);
+    assert_int_equal(ram_test_resident_bytes(machine.ext), 0);
 
     /* A page written inside a known hole is no hole any more. */
     g_byte_array_set_size(b, 0);
@@ -604,7 +591,7 @@ static void test_load_zero_unallocated(void **state)
     assert_int_equal(load_bytes(b->data, b->len, &error_abort), 0);
     memset(data, 0, PAGE);
     assert_memory_equal(machine.pc->host + PAGE, data, PAGE);
-    assert_int_equal(allocated_bytes(machine.pc), PAGE);
+    assert_int_equal(ram_test_resident_bytes(machine.pc), PAGE);
     ram_test_handlers()->load_cleanup(ram_test_opaque());
 }
 
